@@ -1,0 +1,1 @@
+"""Invoicing, credit notes, tax, numbering, PDFs, payments and receivables (issue #5)."""

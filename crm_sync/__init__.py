@@ -1,0 +1,1 @@
+"""The integration hub: CRM, HRIS and ERP connectors and their emulators (issue #7)."""

@@ -1,0 +1,24 @@
+"""The Celery application; beat's schedule lives here."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psa.settings")
+
+app = Celery("psa")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "outbox-sweep": {
+        "task": "psa.outbox_sweep",
+        "schedule": 60.0,
+        "options": {"queue": "default"},
+    },
+    "idempotency-keys-purge": {
+        "task": "psa.idempotency_purge",
+        "schedule": 3600.0,
+        "options": {"queue": "default"},
+    },
+}

@@ -1,0 +1,34 @@
+"""The delivery core's tables; import models from here."""
+
+from psa.models.base import BaseModel
+from psa.models.clients import ChangeOrder, Client, Contract
+from psa.models.org import LegalEntity, Period
+from psa.models.outbox import Delivery, OutboxEvent
+from psa.models.people import CostRate, Person, Role
+from psa.models.platform import ApiToken, ExternalRef, IdempotencyRecord
+from psa.models.projects import Milestone, Project, ProjectMember, Task
+from psa.models.rates import RateCard, RateCardLine, RateCardOverride
+
+__all__ = [
+    "ApiToken",
+    "BaseModel",
+    "ChangeOrder",
+    "Client",
+    "Contract",
+    "CostRate",
+    "Delivery",
+    "ExternalRef",
+    "IdempotencyRecord",
+    "LegalEntity",
+    "Milestone",
+    "OutboxEvent",
+    "Period",
+    "Person",
+    "Project",
+    "ProjectMember",
+    "RateCard",
+    "RateCardLine",
+    "RateCardOverride",
+    "Role",
+    "Task",
+]

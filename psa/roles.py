@@ -1,0 +1,88 @@
+"""The one role matrix: which role may do what, to all rows or only to its own.
+
+Both the pages and the API ask `user.has_perm(perm, obj)`; `psa/rules.py` builds every
+permission from this table, and `tests/psa/test_role_matrix.py` walks all of it.
+"""
+
+from typing import Final
+
+CONSULTANT: Final = "consultant"
+PROJECT_MANAGER: Final = "project_manager"
+RESOURCE_MANAGER: Final = "resource_manager"
+FINANCE: Final = "finance"
+EXECUTIVE: Final = "executive"
+ADMINISTRATOR: Final = "administrator"
+SERVICE: Final = "service"
+
+ROLES: Final = (CONSULTANT, PROJECT_MANAGER, RESOURCE_MANAGER, FINANCE, EXECUTIVE, ADMINISTRATOR,
+                SERVICE)
+ROLE_LABELS: Final = {
+    CONSULTANT: "Consultant",
+    PROJECT_MANAGER: "Project manager",
+    RESOURCE_MANAGER: "Resource manager",
+    FINANCE: "Finance",
+    EXECUTIVE: "Executive",
+    ADMINISTRATOR: "Administrator",
+    SERVICE: "Service account",
+}
+
+ALL: Final = "all"  # every row
+OWN: Final = "own"  # only rows the user is part of (see OWN_SCOPES in psa/rules.py)
+
+_C, _PM, _RM, _F, _X, _A, _S = (CONSULTANT, PROJECT_MANAGER, RESOURCE_MANAGER, FINANCE, EXECUTIVE,
+                                ADMINISTRATOR, SERVICE)
+
+MATRIX: Final[dict[str, dict[str, str]]] = {
+    # Firm structure
+    "psa.view_legalentity": {_C: ALL, _PM: ALL, _RM: ALL, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.add_legalentity": {_F: ALL, _A: ALL},
+    "psa.change_legalentity": {_F: ALL, _A: ALL},
+    "psa.view_role": {_C: ALL, _PM: ALL, _RM: ALL, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.add_role": {_A: ALL, _S: ALL},
+    "psa.change_role": {_A: ALL, _S: ALL},
+    "psa.view_period": {_F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    # Clients and contracts
+    "psa.view_client": {_C: OWN, _PM: OWN, _RM: ALL, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.add_client": {_F: ALL, _A: ALL, _S: ALL},
+    "psa.change_client": {_F: ALL, _A: ALL, _S: ALL},
+    "psa.view_contract": {_PM: OWN, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.add_contract": {_F: ALL, _A: ALL, _S: ALL},
+    "psa.change_contract": {_F: ALL, _A: ALL, _S: ALL},
+    "psa.view_changeorder": {_PM: OWN, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.add_changeorder": {_PM: OWN, _F: ALL, _A: ALL, _S: ALL},
+    # Delivery
+    "psa.view_project": {_C: OWN, _PM: OWN, _RM: ALL, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.add_project": {_PM: ALL, _F: ALL, _A: ALL, _S: ALL},
+    "psa.change_project": {_PM: OWN, _F: ALL, _A: ALL, _S: ALL},
+    "psa.view_project_financials": {_PM: OWN, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.view_task": {_C: OWN, _PM: OWN, _RM: ALL, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.add_task": {_PM: OWN, _A: ALL, _S: ALL},
+    "psa.change_task": {_PM: OWN, _A: ALL, _S: ALL},
+    "psa.view_milestone": {_C: OWN, _PM: OWN, _RM: ALL, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.add_milestone": {_PM: OWN, _F: ALL, _A: ALL, _S: ALL},
+    "psa.change_milestone": {_PM: OWN, _F: ALL, _A: ALL, _S: ALL},
+    "psa.complete_milestone": {_PM: OWN, _A: ALL, _S: ALL},
+    "psa.accept_milestone": {_PM: OWN, _F: ALL, _A: ALL, _S: ALL},
+    # People and rates
+    "psa.view_person": {_C: OWN, _PM: ALL, _RM: ALL, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.add_person": {_A: ALL, _S: ALL},
+    "psa.change_person": {_A: ALL, _S: ALL},
+    "psa.view_costrate": {_F: ALL, _A: ALL, _S: ALL},
+    "psa.view_ratecard": {_PM: ALL, _RM: ALL, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.add_ratecard": {_F: ALL, _A: ALL, _S: ALL},
+    "psa.change_ratecard": {_F: ALL, _A: ALL, _S: ALL},
+    # Platform
+    "psa.view_auditlog": {_A: ALL},
+    "psa.manage_apitokens": {_A: ALL},
+    "psa.view_outboxevent": {_A: ALL},
+    "psa.replay_delivery": {_A: ALL},
+}
+
+
+def scope_of(roles: frozenset[str], perm: str) -> str | None:
+    """The widest scope any of the roles has for perm: ALL, OWN or None (refused)."""
+    grants = MATRIX.get(perm, {})
+    scopes = {grants[role] for role in roles if role in grants}
+    if ALL in scopes:
+        return ALL
+    return OWN if OWN in scopes else None

@@ -1,0 +1,31 @@
+"""Template context shared by every page: the navigation the signed-in role may use."""
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from psa.roles import ROLE_LABELS
+from psa.rules import user_roles
+
+# (label, url name, permission needed); TODO(#3..#8): the later issues' pages join here.
+NAVIGATION = [
+    ("Home", "home", None),
+    ("Projects", "project-list", "psa.view_project"),
+    ("Clients", "client-list", "psa.view_client"),
+    ("People", "person-list", "psa.view_person"),
+    ("Audit trail", "audit-list", "psa.view_auditlog"),
+    ("Admin", "admin:index", "psa.manage_apitokens"),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = [
+        {"label": label, "url": reverse(name), "active": request.path == reverse(name)
+         or (name != "home" and request.path.startswith(reverse(name)))}
+        for label, name, perm in NAVIGATION
+        if perm is None or user.has_perm(perm)
+    ]
+    role_names = sorted(ROLE_LABELS[r] for r in user_roles(user))
+    return {"nav_items": items, "user_role_labels": role_names}

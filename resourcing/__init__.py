@@ -1,0 +1,1 @@
+"""Skills, capacity, requests, assignments, recommendations and utilization (issue #4)."""

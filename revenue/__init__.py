@@ -1,0 +1,1 @@
+"""Revenue schedules, recognition runs, journals and balances (issue #6)."""
