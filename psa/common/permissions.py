@@ -1,14 +1,20 @@
 """Default-deny permissions: each view maps its actions to role-matrix permissions."""
 
+from __future__ import annotations
+
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
+from typing import TYPE_CHECKING
+
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from psa.models import ApiToken
+
+if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
+    from rest_framework.views import APIView
 
 
 def _token_allows(request: Request, perm: str) -> bool:

@@ -1,10 +1,16 @@
 """Per-token rate limits; over the limit answers 429 with Retry-After."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import APIView
 
 from psa.models import ApiToken
+
+if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
+    from rest_framework.views import APIView
 
 
 class TokenRateThrottle(SimpleRateThrottle):

@@ -1,0 +1,58 @@
+# The README's commands. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install assets browser migrate seed lint schema bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+static/vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent vendor
+	touch static/vendor/.installed
+
+## install: the virtual environment, Python packages and front-end assets
+install: $(STAMP) static/vendor/.installed
+
+assets: static/vendor/.installed
+
+## browser: Debian's Chromium for the browser tests (Playwright drives it; nothing is downloaded)
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+## run: install, migrate, seed the demo firm on first run, start web + worker + beat
+run: migrate
+	$(PY) manage.py seed_demo
+	scripts/run.sh
+
+## test: install and run the whole suite (SQLite and the file broker unless DATABASE_URL /
+## CELERY_BROKER_URL say otherwise; CI sets PostgreSQL and Redis)
+test: install browser
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) manage.py makemigrations --check --dry-run
+
+schema: install
+	$(PY) manage.py spectacular --validate --fail-on-warn --file var/schema.yml
+
+## bench: the budgets of the issues, printed as ratios to a floor measured in the same run
+bench: install
+	$(PY) bench/pages.py
+	$(PY) bench/seed.py
+
+clean:
+	rm -rf var/broker var/celerybeat-schedule* staticfiles

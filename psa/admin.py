@@ -1,0 +1,181 @@
+"""Admin pages for the delivery core: search, filters, autocomplete; states are read-only."""
+
+from django.contrib import admin
+
+from psa import models
+
+
+@admin.register(models.LegalEntity)
+class LegalEntityAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "country", "base_currency", "invoice_prefix", "is_active")
+    search_fields = ("code", "name")
+    list_filter = ("country", "base_currency", "is_active")
+
+
+@admin.register(models.Period)
+class PeriodAdmin(admin.ModelAdmin):
+    list_display = ("legal_entity", "month", "status", "closed_at", "closed_by")
+    list_filter = ("legal_entity", "status")
+    # Closing and reopening are audited services (issue #6), never a form edit.
+    readonly_fields = ("status", "closed_at", "closed_by")
+    date_hierarchy = "month"
+
+
+class RateCardLineInline(admin.TabularInline):
+    model = models.RateCardLine
+    extra = 0
+    autocomplete_fields = ("role",)
+
+
+class RateCardOverrideInline(admin.TabularInline):
+    model = models.RateCardOverride
+    extra = 0
+    autocomplete_fields = ("person",)
+
+
+@admin.register(models.RateCard)
+class RateCardAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "currency", "client", "is_active")
+    list_filter = ("kind", "currency", "is_active")
+    search_fields = ("code", "name")
+    autocomplete_fields = ("client",)
+    inlines = (RateCardLineInline, RateCardOverrideInline)
+
+
+@admin.register(models.Client)
+class ClientAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "legal_entity", "currency", "payment_terms_days", "tax_rate",
+                    "is_active")
+    list_filter = ("legal_entity", "currency", "is_active")
+    search_fields = ("code", "name", "billing_contact_email")
+    autocomplete_fields = ("rate_card",)
+
+
+class ChangeOrderInline(admin.TabularInline):
+    model = models.ChangeOrder
+    extra = 0
+    fields = ("reference", "value_change_amount", "budget_hours_change", "effective_date",
+              "status")
+    readonly_fields = ("status",)
+
+
+@admin.register(models.Contract)
+class ContractAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "client", "billing_model", "revenue_method", "currency",
+                    "value_amount", "status")
+    list_filter = ("billing_model", "revenue_method", "status", "legal_entity", "currency")
+    search_fields = ("code", "name", "client__name")
+    autocomplete_fields = ("client", "rate_card")
+    readonly_fields = ("status",)
+    inlines = (ChangeOrderInline,)
+
+
+@admin.register(models.ChangeOrder)
+class ChangeOrderAdmin(admin.ModelAdmin):
+    list_display = ("contract", "reference", "value_change_amount", "effective_date", "status")
+    list_filter = ("status",)
+    search_fields = ("reference", "contract__code")
+    autocomplete_fields = ("contract",)
+    # Approval moves money on the contract: only its service may change the state.
+    readonly_fields = ("status", "decided_at", "decided_by", "created_by")
+
+
+class TaskInline(admin.TabularInline):
+    model = models.Task
+    extra = 0
+    fields = ("wbs_code", "name", "parent", "is_billable", "is_open", "budget_hours")
+    show_change_link = True
+
+
+class MilestoneInline(admin.TabularInline):
+    model = models.Milestone
+    extra = 0
+    fields = ("name", "due_date", "amount", "currency", "requires_acceptance", "status")
+    readonly_fields = ("status",)
+
+
+class ProjectMemberInline(admin.TabularInline):
+    model = models.ProjectMember
+    extra = 0
+    autocomplete_fields = ("person", "role")
+
+
+@admin.register(models.Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "client", "manager", "status", "start_date", "end_date")
+    list_filter = ("status", "legal_entity", "service_line", "is_internal")
+    search_fields = ("code", "name", "client__name")
+    autocomplete_fields = ("contract", "client", "manager")
+    list_select_related = ("client", "manager")
+    inlines = (ProjectMemberInline, MilestoneInline, TaskInline)
+
+
+@admin.register(models.Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ("project", "wbs_code", "name", "is_billable", "is_open", "budget_hours")
+    list_filter = ("is_billable", "is_open")
+    search_fields = ("name", "wbs_code", "project__code")
+    autocomplete_fields = ("project", "parent")
+    list_select_related = ("project",)
+
+
+@admin.register(models.Milestone)
+class MilestoneAdmin(admin.ModelAdmin):
+    list_display = ("project", "name", "due_date", "amount", "currency", "status")
+    list_filter = ("status", "requires_acceptance")
+    search_fields = ("name", "project__code")
+    autocomplete_fields = ("project",)
+    readonly_fields = ("status", "completed_at", "completed_by", "accepted_at", "accepted_by")
+    list_select_related = ("project",)
+
+
+@admin.register(models.Role)
+class RoleAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "level")
+    search_fields = ("code", "name")
+
+
+class CostRateInline(admin.TabularInline):
+    model = models.CostRate
+    extra = 0
+
+
+@admin.register(models.Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = ("employee_number", "full_name", "role", "legal_entity", "country",
+                    "employment_status", "manager")
+    list_filter = ("employment_status", "legal_entity", "role", "country")
+    search_fields = ("employee_number", "first_name", "last_name", "email")
+    autocomplete_fields = ("user", "manager", "role")
+    list_select_related = ("role", "legal_entity", "manager")
+    inlines = (CostRateInline,)
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    search_fields = ("name", "user__username", "prefix")
+    # The digest never leaves the database; tokens are created by create_api_token.
+    readonly_fields = ("prefix", "digest", "created_at", "last_used_at")
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: object, queryset: object) -> None:
+        from psa.common.tokens import api_token_revoke
+
+        for token in queryset:
+            api_token_revoke(token=token)
+
+
+@admin.register(models.ExternalRef)
+class ExternalRefAdmin(admin.ModelAdmin):
+    list_display = ("system", "external_id", "content_type", "object_id", "created_at")
+    list_filter = ("system", "content_type")
+    search_fields = ("external_id",)
+
+
+admin.site.site_header = "PSA administration"
+admin.site.site_title = "PSA admin"

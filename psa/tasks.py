@@ -1,0 +1,34 @@
+"""Celery entry points of the delivery core: outbox delivery, its sweeper, idempotency purge.
+
+Tasks are thin (STYLE.md §12): they take ids, import their service inside the body and call it.
+"""
+
+from celery import shared_task
+
+
+@shared_task(name="psa.outbox_deliver", queue="default", acks_late=True, ignore_result=True)
+def outbox_deliver_task(delivery_id: int) -> None:
+    """Attempt one outbox delivery; a no-op when it is not due or another worker holds it.
+
+    Retries are not Celery retries: the delivery row records the failure and the service
+    re-enqueues this task with the backoff as countdown (the sweeper recovers lost messages).
+    """
+    from psa.events import delivery_attempt
+
+    delivery_attempt(delivery_id)
+
+
+@shared_task(name="psa.outbox_sweep", queue="default", acks_late=True, ignore_result=True)
+def outbox_sweep_task() -> None:
+    """Re-enqueue due outbox deliveries whose Celery message was lost (beat: every minute)."""
+    from psa.events import outbox_sweep
+
+    outbox_sweep()
+
+
+@shared_task(name="psa.idempotency_purge", queue="default", acks_late=True, ignore_result=True)
+def idempotency_purge_task() -> None:
+    """Delete expired Idempotency-Key records (beat: hourly)."""
+    from psa.common.idempotency import idempotency_records_purge
+
+    idempotency_records_purge()
