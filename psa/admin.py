@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from psa import models
+from psa import admin_outbox, models
 
 
 @admin.register(models.LegalEntity)
@@ -44,8 +44,15 @@ class RateCardAdmin(admin.ModelAdmin):
 
 @admin.register(models.Client)
 class ClientAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "legal_entity", "currency", "payment_terms_days", "tax_rate",
-                    "is_active")
+    list_display = (
+        "code",
+        "name",
+        "legal_entity",
+        "currency",
+        "payment_terms_days",
+        "tax_rate",
+        "is_active",
+    )
     list_filter = ("legal_entity", "currency", "is_active")
     search_fields = ("code", "name", "billing_contact_email")
     autocomplete_fields = ("rate_card",)
@@ -54,15 +61,22 @@ class ClientAdmin(admin.ModelAdmin):
 class ChangeOrderInline(admin.TabularInline):
     model = models.ChangeOrder
     extra = 0
-    fields = ("reference", "value_change_amount", "budget_hours_change", "effective_date",
-              "status")
+    fields = ("reference", "value_change_amount", "budget_hours_change", "effective_date", "status")
     readonly_fields = ("status",)
 
 
 @admin.register(models.Contract)
 class ContractAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "client", "billing_model", "revenue_method", "currency",
-                    "value_amount", "status")
+    list_display = (
+        "code",
+        "name",
+        "client",
+        "billing_model",
+        "revenue_method",
+        "currency",
+        "value_amount",
+        "status",
+    )
     list_filter = ("billing_model", "revenue_method", "status", "legal_entity", "currency")
     search_fields = ("code", "name", "client__name")
     autocomplete_fields = ("client", "rate_card")
@@ -142,8 +156,15 @@ class CostRateInline(admin.TabularInline):
 
 @admin.register(models.Person)
 class PersonAdmin(admin.ModelAdmin):
-    list_display = ("employee_number", "full_name", "role", "legal_entity", "country",
-                    "employment_status", "manager")
+    list_display = (
+        "employee_number",
+        "full_name",
+        "role",
+        "legal_entity",
+        "country",
+        "employment_status",
+        "manager",
+    )
     list_filter = ("employment_status", "legal_entity", "role", "country")
     search_fields = ("employee_number", "first_name", "last_name", "email")
     autocomplete_fields = ("user", "manager", "role")
@@ -179,3 +200,5 @@ class ExternalRefAdmin(admin.ModelAdmin):
 
 admin.site.site_header = "PSA administration"
 admin.site.site_title = "PSA admin"
+
+__all__ = ["admin_outbox"]  # imported for its registrations (the outbox pages)

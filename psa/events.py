@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import random
 import uuid
 from collections.abc import Callable, Iterator
@@ -50,9 +49,6 @@ ALL_EVENTS = "*"
 LAST_ERROR_MAX_CHARS = 2000
 ERROR_HISTORY_KEEP = 10
 SWEEP_BATCH_SIZE = 500
-# Extra subscriber modules to import (comma-separated dotted paths): the integration tests load a
-# probe subscriber into a real worker this way. Apps register theirs in AppConfig.ready().
-EXTRA_SUBSCRIBERS_ENV = "PSA_EXTRA_SUBSCRIBERS"
 
 Handler = Callable[[OutboxEvent], None]
 
@@ -132,13 +128,16 @@ def unsubscribe(name: str, event_type: str | None = None) -> None:
 
 
 def _load_extra_subscribers() -> None:
-    """Import the modules named in PSA_EXTRA_SUBSCRIBERS once; they call `subscribe`."""
+    """Import settings.OUTBOX_EXTRA_SUBSCRIBER_MODULES once; they call `subscribe`.
+
+    Apps register their subscribers in AppConfig.ready(); this hook lets the integration tests
+    load a probe subscriber into a real worker.
+    """
     global _extra_loaded
     if _extra_loaded:
         return
     _extra_loaded = True
-    for module in filter(None, (m.strip() for m in os.environ.get(EXTRA_SUBSCRIBERS_ENV,
-                                                                 "").split(","))):
+    for module in settings.OUTBOX_EXTRA_SUBSCRIBER_MODULES:
         importlib.import_module(module)
         logger.info("Loaded extra outbox subscribers from %s", module)
 

@@ -14,8 +14,15 @@ EXECUTIVE: Final = "executive"
 ADMINISTRATOR: Final = "administrator"
 SERVICE: Final = "service"
 
-ROLES: Final = (CONSULTANT, PROJECT_MANAGER, RESOURCE_MANAGER, FINANCE, EXECUTIVE, ADMINISTRATOR,
-                SERVICE)
+ROLES: Final = (
+    CONSULTANT,
+    PROJECT_MANAGER,
+    RESOURCE_MANAGER,
+    FINANCE,
+    EXECUTIVE,
+    ADMINISTRATOR,
+    SERVICE,
+)
 ROLE_LABELS: Final = {
     CONSULTANT: "Consultant",
     PROJECT_MANAGER: "Project manager",
@@ -29,8 +36,15 @@ ROLE_LABELS: Final = {
 ALL: Final = "all"  # every row
 OWN: Final = "own"  # only rows the user is part of (see OWN_SCOPES in psa/rules.py)
 
-_C, _PM, _RM, _F, _X, _A, _S = (CONSULTANT, PROJECT_MANAGER, RESOURCE_MANAGER, FINANCE, EXECUTIVE,
-                                ADMINISTRATOR, SERVICE)
+_C, _PM, _RM, _F, _X, _A, _S = (
+    CONSULTANT,
+    PROJECT_MANAGER,
+    RESOURCE_MANAGER,
+    FINANCE,
+    EXECUTIVE,
+    ADMINISTRATOR,
+    SERVICE,
+)
 
 MATRIX: Final[dict[str, dict[str, str]]] = {
     # Firm structure

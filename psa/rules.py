@@ -90,8 +90,9 @@ def _managed_contract_ids(user: UserLike) -> QuerySet:
 
 def own_scope_missing() -> list[str]:
     """Permissions the matrix grants with OWN scope but no rule defines (a test keeps it empty)."""
-    return sorted(perm for perm, grants in MATRIX.items()
-                  if OWN in grants.values() and perm not in OWN_SCOPES)
+    return sorted(
+        perm for perm, grants in MATRIX.items() if OWN in grants.values() and perm not in OWN_SCOPES
+    )
 
 
 def scope(user: UserLike, perm: str) -> str | None:

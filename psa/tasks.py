@@ -6,7 +6,7 @@ Tasks are thin (STYLE.md §12): they take ids, import their service inside the b
 from celery import shared_task
 
 
-@shared_task(name="psa.outbox_deliver", queue="default", acks_late=True, ignore_result=True)
+@shared_task(name="psa.outbox_deliver", acks_late=True, ignore_result=True)
 def outbox_deliver_task(delivery_id: int) -> None:
     """Attempt one outbox delivery; a no-op when it is not due or another worker holds it.
 
@@ -18,7 +18,7 @@ def outbox_deliver_task(delivery_id: int) -> None:
     delivery_attempt(delivery_id)
 
 
-@shared_task(name="psa.outbox_sweep", queue="default", acks_late=True, ignore_result=True)
+@shared_task(name="psa.outbox_sweep", acks_late=True, ignore_result=True)
 def outbox_sweep_task() -> None:
     """Re-enqueue due outbox deliveries whose Celery message was lost (beat: every minute)."""
     from psa.events import outbox_sweep
@@ -26,7 +26,7 @@ def outbox_sweep_task() -> None:
     outbox_sweep()
 
 
-@shared_task(name="psa.idempotency_purge", queue="default", acks_late=True, ignore_result=True)
+@shared_task(name="psa.idempotency_purge", acks_late=True, ignore_result=True)
 def idempotency_purge_task() -> None:
     """Delete expired Idempotency-Key records (beat: hourly)."""
     from psa.common.idempotency import idempotency_records_purge

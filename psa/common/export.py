@@ -45,7 +45,8 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterat
 def csv_response(*, filename: str, header: Sequence[str],
                  rows: Iterable[Sequence[object]]) -> StreamingHttpResponse:
     """A streamed CSV download; pass `queryset.values_list(...).iterator(chunk_size=2000)`."""
-    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(header, rows),
+                                     content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -134,7 +134,7 @@ class IdempotentPostMixin:
             with transaction.atomic():
                 try:
                     response = handler(request, *args, **kwargs)
-                except Exception as exc:  # noqa: BLE001  (rendered like DRF's dispatch does)
+                except Exception as exc:
                     response = self.handle_exception(exc)
                 response = self.finalize_response(request, response, *args, **kwargs)
                 if hasattr(response, "render"):

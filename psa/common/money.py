@@ -12,7 +12,7 @@ CURRENCY_CHOICES: Final = [(code, code) for code in CURRENCIES]
 ZERO: Final = Decimal("0.00")
 
 
-class CurrencyMismatch(ValueError):  # noqa: N818  (STYLE.md names it so)
+class CurrencyMismatch(ValueError):
     """Two amounts in different currencies were combined."""
 
 

@@ -10,10 +10,8 @@ class StableCursorPagination(CursorPagination):
     ordering = "id"
     page_size_query_param = "page_size"
 
-    @property
-    def page_size(self) -> int:
-        return settings.API_PAGE_SIZE
-
-    @property
-    def max_page_size(self) -> int:
-        return settings.API_MAX_PAGE_SIZE
+    def __init__(self) -> None:
+        # Read per paginator (not at import) so settings overrides apply; DRF assigns
+        # `self.page_size` per request, so these are plain attributes, not properties.
+        self.page_size = settings.API_PAGE_SIZE
+        self.max_page_size = settings.API_MAX_PAGE_SIZE

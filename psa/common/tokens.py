@@ -19,11 +19,14 @@ def token_digest(raw: str) -> str:
 
 
 @transaction.atomic
-def api_token_create(*, user: User, name: str, scopes: list[str] | None = None) -> tuple[ApiToken, str]:
+def api_token_create(
+    *, user: User, name: str, scopes: list[str] | None = None
+) -> tuple[ApiToken, str]:
     """Create a token for the user; returns the row and the raw token, which is never stored."""
     raw = "psa_" + secrets.token_urlsafe(TOKEN_BYTES)
-    token = ApiToken.objects.create(user=user, name=name, prefix=raw[4:12],
-                                    digest=token_digest(raw), scopes=scopes or [])
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=raw[4:12], digest=token_digest(raw), scopes=scopes or []
+    )
     return token, raw
 
 
@@ -46,13 +49,14 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("The Authorization header must be 'Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(
+                "The Authorization header must be 'Bearer <token>'."
+            )
         try:
             raw = header[1].decode()
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("The token is not valid.") from exc
-        token = (ApiToken.objects.select_related("user")
-                 .filter(digest=token_digest(raw)).first())
+        token = ApiToken.objects.select_related("user").filter(digest=token_digest(raw)).first()
         if token is None or not token.is_usable or not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token is not valid, expired or revoked.")
         now = timezone.now()

@@ -51,14 +51,16 @@ class Period(BaseModel):
     month = models.DateField(help_text=_("The first day of the month."))
     status = models.CharField(max_length=8, choices=Status, default=Status.OPEN, db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    closed_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True,
-                                  related_name="+")
+    closed_by = models.ForeignKey(
+        "auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["legal_entity", "-month"]
         constraints = [
-            models.UniqueConstraint(fields=["legal_entity", "month"],
-                                    name="psa_period_entity_month_unique"),
+            models.UniqueConstraint(
+                fields=["legal_entity", "month"], name="psa_period_entity_month_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -50,8 +50,9 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=8)
     next_attempt_at = models.DateTimeField(db_index=True)
-    leased_until = models.DateTimeField(null=True, blank=True,
-                                        help_text=_("A worker holds the delivery until then."))
+    leased_until = models.DateTimeField(
+        null=True, blank=True, help_text=_("A worker holds the delivery until then.")
+    )
     last_error = models.TextField(blank=True)
     last_error_context = models.JSONField(default=dict, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
@@ -62,12 +63,16 @@ class Delivery(models.Model):
         ordering = ["id"]
         verbose_name_plural = "deliveries"
         constraints = [
-            models.UniqueConstraint(fields=["event", "subscriber"],
-                                    name="psa_delivery_event_subscriber_unique"),
+            models.UniqueConstraint(
+                fields=["event", "subscriber"], name="psa_delivery_event_subscriber_unique"
+            ),
         ]
         indexes = [
-            models.Index(fields=["next_attempt_at"], condition=Q(state__in=["pending", "failed"]),
-                         name="psa_delivery_due_idx"),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state__in=["pending", "failed"]),
+                name="psa_delivery_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -40,30 +40,43 @@ class Person(BaseModel):
         LEAVE = "leave", _("On leave")
         TERMINATED = "terminated", _("Terminated")
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                                blank=True, related_name="person")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="person",
+    )
     employee_number = models.CharField(max_length=20, unique=True)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.EmailField(unique=True)
-    legal_entity = models.ForeignKey("psa.LegalEntity", on_delete=models.PROTECT,
-                                     related_name="people")
+    legal_entity = models.ForeignKey(
+        "psa.LegalEntity", on_delete=models.PROTECT, related_name="people"
+    )
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="people")
-    manager = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
-                                related_name="reports")
+    manager = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
     country = models.CharField(max_length=2, help_text=_("ISO 3166 alpha-2 country code."))
     city = models.CharField(max_length=100, blank=True)
     time_zone = models.CharField(max_length=64, default="UTC")
-    employment_status = models.CharField(max_length=12, choices=EmploymentStatus,
-                                         default=EmploymentStatus.ACTIVE, db_index=True)
+    employment_status = models.CharField(
+        max_length=12, choices=EmploymentStatus, default=EmploymentStatus.ACTIVE, db_index=True
+    )
     hire_date = models.DateField()
-    termination_date = models.DateField(null=True, blank=True,
-                                        help_text=_("Last day of employment (inclusive)."))
-    weekly_standard_hours = models.DecimalField(max_digits=5, decimal_places=2,
-                                                default=Decimal("40.00"))
+    termination_date = models.DateField(
+        null=True, blank=True, help_text=_("Last day of employment (inclusive).")
+    )
+    weekly_standard_hours = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("40.00")
+    )
     utilization_target = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("80.00"),
-        help_text=_("Billable utilization target in percent."))
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("80.00"),
+        help_text=_("Billable utilization target in percent."),
+    )
 
     objects = PersonQuerySet.as_manager()
 
@@ -72,14 +85,18 @@ class Person(BaseModel):
         verbose_name_plural = "people"
         constraints = [
             models.CheckConstraint(
-                condition=Q(termination_date__isnull=True) | Q(termination_date__gte=F("hire_date")),
-                name="psa_person_termination_after_hire"),
+                condition=Q(termination_date__isnull=True)
+                | Q(termination_date__gte=F("hire_date")),
+                name="psa_person_termination_after_hire",
+            ),
             models.CheckConstraint(
                 condition=Q(weekly_standard_hours__gte=0) & Q(weekly_standard_hours__lte=168),
-                name="psa_person_weekly_hours_range"),
+                name="psa_person_weekly_hours_range",
+            ),
             models.CheckConstraint(
                 condition=Q(utilization_target__gte=0) & Q(utilization_target__lte=100),
-                name="psa_person_utilization_target_range"),
+                name="psa_person_utilization_target_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,8 +110,9 @@ class Person(BaseModel):
         return reverse("person-detail", args=[self.pk])
 
     def is_employed_on(self, day: object) -> bool:
-        return self.hire_date <= day and (self.termination_date is None
-                                          or day <= self.termination_date)
+        return self.hire_date <= day and (
+            self.termination_date is None or day <= self.termination_date
+        )
 
 
 class CostRate(BaseModel):
@@ -108,10 +126,12 @@ class CostRate(BaseModel):
     class Meta:
         ordering = ["person", "-effective_from"]
         constraints = [
-            models.UniqueConstraint(fields=["person", "effective_from"],
-                                    name="psa_costrate_person_from_unique"),
-            models.CheckConstraint(condition=Q(hourly_cost__gte=0),
-                                   name="psa_costrate_non_negative"),
+            models.UniqueConstraint(
+                fields=["person", "effective_from"], name="psa_costrate_person_from_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(hourly_cost__gte=0), name="psa_costrate_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:

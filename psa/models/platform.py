@@ -11,15 +11,19 @@ from django.utils.translation import gettext_lazy as _
 class ApiToken(models.Model):
     """A bearer token of a user or service account; only its SHA-256 digest is stored."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=8, db_index=True,
-                              help_text=_("The token's first characters, to recognise it."))
+    prefix = models.CharField(
+        max_length=8, db_index=True, help_text=_("The token's first characters, to recognise it.")
+    )
     digest = models.CharField(max_length=64, unique=True)
-    scopes = models.JSONField(default=list, blank=True,
-                              help_text=_("Permissions this token may use; empty means all of "
-                                          "its user's."))
+    scopes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("Permissions this token may use; empty means all of its user's."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -78,10 +82,13 @@ class ExternalRef(models.Model):
     class Meta:
         ordering = ["system", "external_id"]
         constraints = [
-            models.UniqueConstraint(fields=["content_type", "system", "external_id"],
-                                    name="psa_externalref_external_unique"),
-            models.UniqueConstraint(fields=["content_type", "object_id", "system"],
-                                    name="psa_externalref_local_unique"),
+            models.UniqueConstraint(
+                fields=["content_type", "system", "external_id"],
+                name="psa_externalref_external_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "system"], name="psa_externalref_local_unique"
+            ),
         ]
         indexes = [models.Index(fields=["content_type", "object_id"])]
 

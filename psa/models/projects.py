@@ -35,14 +35,19 @@ class Project(BaseModel):
 
     code = models.CharField(max_length=30, unique=True)
     name = models.CharField(max_length=200, db_index=True)
-    contract = models.ForeignKey("psa.Contract", on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="projects")
-    client = models.ForeignKey("psa.Client", on_delete=models.PROTECT, null=True, blank=True,
-                               related_name="projects")
-    legal_entity = models.ForeignKey("psa.LegalEntity", on_delete=models.PROTECT,
-                                     related_name="projects")
+    contract = models.ForeignKey(
+        "psa.Contract", on_delete=models.PROTECT, null=True, blank=True, related_name="projects"
+    )
+    client = models.ForeignKey(
+        "psa.Client", on_delete=models.PROTECT, null=True, blank=True, related_name="projects"
+    )
+    legal_entity = models.ForeignKey(
+        "psa.LegalEntity", on_delete=models.PROTECT, related_name="projects"
+    )
     is_internal = models.BooleanField(default=False)
-    manager = models.ForeignKey("psa.Person", on_delete=models.PROTECT, related_name="managed_projects")
+    manager = models.ForeignKey(
+        "psa.Person", on_delete=models.PROTECT, related_name="managed_projects"
+    )
     status = models.CharField(max_length=10, choices=Status, default=Status.ACTIVE, db_index=True)
     start_date = models.DateField(help_text=_("Inclusive."))
     end_date = models.DateField(help_text=_("Inclusive."))
@@ -53,22 +58,28 @@ class Project(BaseModel):
     service_line = models.CharField(max_length=64, blank=True, db_index=True)
     cost_center = models.CharField(max_length=32, blank=True)
     requires_time_notes = models.BooleanField(default=False)
-    members = models.ManyToManyField("psa.Person", through="psa.ProjectMember",
-                                     related_name="projects")
+    members = models.ManyToManyField(
+        "psa.Person", through="psa.ProjectMember", related_name="projects"
+    )
 
     objects = ProjectQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")),
-                                   name="psa_project_valid_dates"),
-            models.CheckConstraint(condition=Q(is_internal=True) | Q(contract__isnull=False),
-                                   name="psa_project_client_work_has_contract"),
             models.CheckConstraint(
-                condition=Q(budget_hours__gte=0) & Q(budget_cost_amount__gte=0)
+                condition=Q(end_date__gte=F("start_date")), name="psa_project_valid_dates"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_internal=True) | Q(contract__isnull=False),
+                name="psa_project_client_work_has_contract",
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_hours__gte=0)
+                & Q(budget_cost_amount__gte=0)
                 & Q(budget_revenue_amount__gte=0),
-                name="psa_project_budgets_non_negative"),
+                name="psa_project_budgets_non_negative",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -94,16 +105,24 @@ class ProjectMember(BaseModel):
     """A person on a project's team; what lets a consultant see and book time on it."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
-    person = models.ForeignKey("psa.Person", on_delete=models.CASCADE,
-                               related_name="project_memberships")
-    role = models.ForeignKey("psa.Role", on_delete=models.PROTECT, null=True, blank=True,
-                             related_name="+", help_text=_("Role billed on this project."))
+    person = models.ForeignKey(
+        "psa.Person", on_delete=models.CASCADE, related_name="project_memberships"
+    )
+    role = models.ForeignKey(
+        "psa.Role",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Role billed on this project."),
+    )
 
     class Meta:
         ordering = ["project", "person"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "person"],
-                                    name="psa_projectmember_project_person_unique"),
+            models.UniqueConstraint(
+                fields=["project", "person"], name="psa_projectmember_project_person_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -114,8 +133,9 @@ class Task(BaseModel):
     """A node of a project's work breakdown; time is entered on open leaf tasks."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
-    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
-                               related_name="children")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
     wbs_code = models.CharField(max_length=40, help_text=_("Outline number, e.g. 1.2.3."))
     name = models.CharField(max_length=200)
     is_billable = models.BooleanField(default=True)
@@ -128,14 +148,18 @@ class Task(BaseModel):
     class Meta:
         ordering = ["project", "position", "wbs_code"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "wbs_code"],
-                                    name="psa_task_project_wbs_unique"),
-            models.CheckConstraint(condition=Q(budget_hours__gte=0),
-                                   name="psa_task_budget_non_negative"),
+            models.UniqueConstraint(
+                fields=["project", "wbs_code"], name="psa_task_project_wbs_unique"
+            ),
             models.CheckConstraint(
-                condition=Q(start_date__isnull=True) | Q(end_date__isnull=True)
+                condition=Q(budget_hours__gte=0), name="psa_task_budget_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True)
+                | Q(end_date__isnull=True)
                 | Q(end_date__gte=F("start_date")),
-                name="psa_task_valid_dates"),
+                name="psa_task_valid_dates",
+            ),
             models.CheckConstraint(condition=~Q(parent=F("id")), name="psa_task_not_own_parent"),
         ]
 
@@ -173,17 +197,20 @@ class Milestone(BaseModel):
     requires_acceptance = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.PLANNED, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    completed_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True,
-                                     related_name="+")
+    completed_by = models.ForeignKey(
+        "auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
+    accepted_by = models.ForeignKey(
+        "auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["project", "due_date", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gte=0),
-                                   name="psa_milestone_amount_non_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="psa_milestone_amount_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,21 +21,32 @@ class RateCard(BaseModel):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind, default=Kind.STANDARD, db_index=True)
     currency = currency_field()
-    client = models.ForeignKey("psa.Client", on_delete=models.PROTECT, null=True, blank=True,
-                               related_name="rate_cards",
-                               help_text=_("The client a client or contract card was agreed with."))
+    client = models.ForeignKey(
+        "psa.Client",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rate_cards",
+        help_text=_("The client a client or contract card was agreed with."),
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.UniqueConstraint(fields=["currency"], condition=Q(kind="standard", is_active=True),
-                                    name="psa_ratecard_one_standard_per_currency"),
-            models.CheckConstraint(condition=Q(kind="standard", client__isnull=True)
-                                   | ~Q(kind="standard"),
-                                   name="psa_ratecard_standard_has_no_client"),
-            models.CheckConstraint(condition=~Q(kind="client") | Q(client__isnull=False),
-                                   name="psa_ratecard_client_card_has_client"),
+            models.UniqueConstraint(
+                fields=["currency"],
+                condition=Q(kind="standard", is_active=True),
+                name="psa_ratecard_one_standard_per_currency",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="standard", client__isnull=True) | ~Q(kind="standard"),
+                name="psa_ratecard_standard_has_no_client",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="client") | Q(client__isnull=False),
+                name="psa_ratecard_client_card_has_client",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -53,10 +64,13 @@ class RateCardLine(BaseModel):
     class Meta:
         ordering = ["rate_card", "role", "-effective_from"]
         constraints = [
-            models.UniqueConstraint(fields=["rate_card", "role", "effective_from"],
-                                    name="psa_ratecardline_card_role_from_unique"),
-            models.CheckConstraint(condition=Q(hourly_rate__gte=0),
-                                   name="psa_ratecardline_rate_non_negative"),
+            models.UniqueConstraint(
+                fields=["rate_card", "role", "effective_from"],
+                name="psa_ratecardline_card_role_from_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(hourly_rate__gte=0), name="psa_ratecardline_rate_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -67,18 +81,22 @@ class RateCardOverride(BaseModel):
     """A negotiated bill rate for one named person on a card, from a date on."""
 
     rate_card = models.ForeignKey(RateCard, on_delete=models.CASCADE, related_name="overrides")
-    person = models.ForeignKey("psa.Person", on_delete=models.CASCADE,
-                               related_name="rate_overrides")
+    person = models.ForeignKey(
+        "psa.Person", on_delete=models.CASCADE, related_name="rate_overrides"
+    )
     hourly_rate = rate_field()
     effective_from = models.DateField()
 
     class Meta:
         ordering = ["rate_card", "person", "-effective_from"]
         constraints = [
-            models.UniqueConstraint(fields=["rate_card", "person", "effective_from"],
-                                    name="psa_ratecardoverride_card_person_from_unique"),
-            models.CheckConstraint(condition=Q(hourly_rate__gte=0),
-                                   name="psa_ratecardoverride_rate_non_negative"),
+            models.UniqueConstraint(
+                fields=["rate_card", "person", "effective_from"],
+                name="psa_ratecardoverride_card_person_from_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(hourly_rate__gte=0), name="psa_ratecardoverride_rate_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -86,5 +104,11 @@ class RateCardOverride(BaseModel):
 
     def clean(self) -> None:
         if self.rate_card_id and self.rate_card.kind == RateCard.Kind.STANDARD:
-            raise ValidationError({"rate_card": _("Person overrides belong on client or "
-                                                  "contract cards, not the standard card.")})
+            raise ValidationError(
+                {
+                    "rate_card": _(
+                        "Person overrides belong on client or "
+                        "contract cards, not the standard card."
+                    )
+                }
+            )

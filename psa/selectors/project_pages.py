@@ -5,13 +5,16 @@ exactly the rows the API would. Each one runs a fixed number of queries whatever
 number of rows, and templates receive finished objects (they run no queries).
 """
 
+import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from auditlog.models import LogEntry
 from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     BooleanField,
     Count,
@@ -187,10 +190,12 @@ def project_filter_options(*, actor: UserLike) -> FilterOptions:
 
 
 def client_filter_options(*, actor: UserLike) -> FilterOptions:
+    """The client list's choices: the legal entities (every role may see them all)."""
     return FilterOptions(legal_entities=_legal_entity_choices())
 
 
 def person_filter_options(*, actor: UserLike) -> FilterOptions:
+    """The people list's choices: legal entities and job roles."""
     return FilterOptions(
         legal_entities=_legal_entity_choices(),
         roles=[(str(pk), name) for pk, name in Role.objects.values_list("pk", "name")],
@@ -221,6 +226,7 @@ CLIENT_CSV_HEADER = ["Code", "Name", "Legal entity", "Currency", "Country",
 
 
 def client_csv_rows(clients: QuerySet[Client]) -> Iterator[tuple[object, ...]]:
+    """The client export's rows, streamed in chunks."""
     yield from clients.values_list(
         "code", "name", "legal_entity__code", "currency", "country", "payment_terms_days",
         "is_active", "project_count").iterator(chunk_size=2000)
@@ -231,6 +237,7 @@ PERSON_CSV_HEADER = ["Employee number", "First name", "Last name", "Email", "Rol
 
 
 def person_csv_rows(people: QuerySet[Person]) -> Iterator[tuple[object, ...]]:
+    """The people export's rows, streamed in chunks (no cost rates: they need their own perm)."""
     yield from people.values_list(
         "employee_number", "first_name", "last_name", "email", "role__name",
         "legal_entity__code", "country", "city", "employment_status",
@@ -258,6 +265,7 @@ class ProjectPage:
     team: list[ProjectMember]
     task_budget_hours: Decimal
     milestone_total: Decimal
+    linkable_people: frozenset[int]  # people (manager, team) whose page the actor may open
 
 
 def wbs_tree(tasks: list[Task]) -> list[TaskRow]:
@@ -280,7 +288,7 @@ def wbs_tree(tasks: list[Task]) -> list[TaskRow]:
 
 
 def project_page(*, actor: UserLike, pk: int) -> ProjectPage:
-    """Everything the project page shows, in five queries whatever the project's size.
+    """Everything the project page shows, in six queries whatever the project's size.
 
     Raises Project.DoesNotExist when the actor may not see the project.
     """
@@ -297,6 +305,8 @@ def project_page(*, actor: UserLike, pk: int) -> ProjectPage:
                 .select_related("person", "person__role", "role")
                 .order_by("person__last_name", "person__first_name"))
     rows = wbs_tree(tasks)
+    people = {project.manager_id, *(member.person_id for member in team)}
+    linkable = visible(Person.objects.filter(pk__in=people), actor, "psa.view_person")
     return ProjectPage(
         project=project,
         can_see_financials=bool(project.can_see_financials),
@@ -307,6 +317,7 @@ def project_page(*, actor: UserLike, pk: int) -> ProjectPage:
         task_budget_hours=sum((row.task.budget_hours for row in rows if not row.has_children),
                               ZERO),
         milestone_total=sum((m.amount for m in milestones), ZERO),
+        linkable_people=frozenset(linkable.values_list("pk", flat=True)),
     )
 
 
@@ -492,7 +503,7 @@ def home_firm_totals(*, actor: UserLike) -> FirmTotals:
 @dataclass(frozen=True)
 class AdminSummary:
     counts: list[tuple[str, int]]
-    recent: list["AuditRow"]
+    recent: list["AuditRow"]  # defined with the audit trail below
 
 
 def home_admin_summary(*, actor: UserLike) -> AdminSummary:
@@ -548,18 +559,17 @@ class AuditChange:
 
 @dataclass(frozen=True)
 class AuditRow:
-    entry: object  # auditlog.models.LogEntry
+    entry: LogEntry
     actor_label: str
     model_label: str
     action: str
+    is_create: bool
     changes: list[AuditChange]
 
 
 def audit_list(*, actor: UserLike, content_type: int | None = None,
-               actor_id: int | None = None) -> QuerySet:
+               actor_id: int | None = None) -> QuerySet[LogEntry]:
     """Audit entries (newest first) the actor may read, filtered by model and by who acted."""
-    from auditlog.models import LogEntry
-
     entries = visible(LogEntry.objects.all(), actor, "psa.view_auditlog")
     if content_type:
         entries = entries.filter(content_type_id=content_type)
@@ -570,9 +580,6 @@ def audit_list(*, actor: UserLike, content_type: int | None = None,
 
 def audit_filter_options(*, actor: UserLike) -> tuple[list[Choice], list[Choice]]:
     """(models, actors) that occur in the audit trail, for the filter form."""
-    from auditlog.models import LogEntry
-    from django.contrib.contenttypes.models import ContentType
-
     entries = visible(LogEntry.objects.all(), actor, "psa.view_auditlog")
     types = ContentType.objects.filter(pk__in=entries.values("content_type_id"))
     actors = User.objects.filter(pk__in=entries.values("actor_id")).order_by("username")
@@ -580,19 +587,36 @@ def audit_filter_options(*, actor: UserLike) -> tuple[list[Choice], list[Choice]
             [(str(pk), name) for pk, name in actors.values_list("pk", "username")])
 
 
+# Bookkeeping columns and auditlog's placeholders for reverse relations ("psa.Task.None")
+# say nothing to a reader of the trail.
+_AUDIT_SKIPPED_FIELDS = frozenset({"id", "created_at", "updated_at"})
+_RELATION_PLACEHOLDER = re.compile(r"^\w+\.\w+\.None$")
+
+
 def _change_text(value: object) -> str:
     return "—" if value in (None, "None", "") else str(value)
 
 
-def audit_rows(entries: QuerySet | list) -> list[AuditRow]:
+def _audit_changes(changes: dict | None) -> list[AuditChange]:
+    rows = []
+    for name, values in (changes or {}).items():
+        if name in _AUDIT_SKIPPED_FIELDS or not isinstance(values, list | tuple):
+            continue
+        if len(values) != 2:
+            continue
+        before, after = (_change_text(v) for v in values)
+        if all(v == "—" or _RELATION_PLACEHOLDER.match(v) for v in (before, after)):
+            continue
+        rows.append(AuditChange(field=name, before=before, after=after))
+    return rows
+
+
+def audit_rows(entries: Iterable[LogEntry]) -> list[AuditRow]:
     """Display rows for audit entries: who, what, and each field's before and after."""
-    labels = dict(_audit_actions())
+    labels = dict(LogEntry.Action.choices)
     rows = []
     for entry in entries:
-        changes = [AuditChange(field=name, before=_change_text(values[0]),
-                               after=_change_text(values[1]))
-                   for name, values in (entry.changes_dict or {}).items()
-                   if isinstance(values, list | tuple) and len(values) == 2]
+        changes = _audit_changes(entry.changes_dict)
         actor = entry.actor
         rows.append(AuditRow(
             entry=entry,
@@ -600,12 +624,7 @@ def audit_rows(entries: QuerySet | list) -> list[AuditRow]:
             model_label=str(entry.content_type.model_class()._meta.verbose_name
                             if entry.content_type.model_class() else entry.content_type.model),
             action=str(labels.get(entry.action, entry.action)),
+            is_create=entry.action == LogEntry.Action.CREATE,
             changes=changes,
         ))
     return rows
-
-
-def _audit_actions() -> tuple[tuple[int, str], ...]:
-    from auditlog.models import LogEntry
-
-    return LogEntry.Action.choices

@@ -21,17 +21,22 @@ class ResolvedRate:
 def _line_on(card: RateCard | None, role: Role, on: date) -> RateCardLine | None:
     if card is None or not card.is_active:
         return None
-    return (RateCardLine.objects.filter(rate_card=card, role=role, effective_from__lte=on)
-            .order_by("-effective_from").first())
+    return (
+        RateCardLine.objects.filter(rate_card=card, role=role, effective_from__lte=on)
+        .order_by("-effective_from")
+        .first()
+    )
 
 
 def _standard_card(currency: str) -> RateCard | None:
-    return RateCard.objects.filter(kind=RateCard.Kind.STANDARD, currency=currency,
-                                   is_active=True).first()
+    return RateCard.objects.filter(
+        kind=RateCard.Kind.STANDARD, currency=currency, is_active=True
+    ).first()
 
 
-def bill_rate_resolve(*, contract: Contract, person: Person, work_date: date,
-                      role: Role | None = None) -> ResolvedRate:
+def bill_rate_resolve(
+    *, contract: Contract, person: Person, work_date: date, role: Role | None = None
+) -> ResolvedRate:
     """The bill rate for `person` working on `contract` on `work_date`; first match wins:
 
     1. the person's override on the contract's card; 2. the role's line on the contract's card;
@@ -43,12 +48,17 @@ def bill_rate_resolve(*, contract: Contract, person: Person, work_date: date,
     role = role or person.role
     contract_card = contract.rate_card
     if contract_card is not None and contract_card.is_active:
-        override = (RateCardOverride.objects
-                    .filter(rate_card=contract_card, person=person, effective_from__lte=work_date)
-                    .order_by("-effective_from").first())
+        override = (
+            RateCardOverride.objects.filter(
+                rate_card=contract_card, person=person, effective_from__lte=work_date
+            )
+            .order_by("-effective_from")
+            .first()
+        )
         if override is not None:
-            return ResolvedRate(override.hourly_rate, contract_card.currency, "contract_override",
-                                contract_card.pk)
+            return ResolvedRate(
+                override.hourly_rate, contract_card.currency, "contract_override", contract_card.pk
+            )
     candidates = (
         ("contract_card", contract_card),
         ("client_card", contract.client.rate_card),
@@ -73,9 +83,13 @@ def cost_rate_resolve(*, person: Person, work_date: date) -> CostRate:
 
     Raises RateNotFoundError when the person has no cost rate starting on or before that date.
     """
-    rate = (CostRate.objects.filter(person=person, effective_from__lte=work_date)
-            .order_by("-effective_from").first())
+    rate = (
+        CostRate.objects.filter(person=person, effective_from__lte=work_date)
+        .order_by("-effective_from")
+        .first()
+    )
     if rate is None:
         raise RateNotFoundError(
-            f"No cost rate for {person.full_name} on {work_date:%Y-%m-%d}.", attr="cost_rate")
+            f"No cost rate for {person.full_name} on {work_date:%Y-%m-%d}.", attr="cost_rate"
+        )
     return rate

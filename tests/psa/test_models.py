@@ -20,7 +20,6 @@ from tests.psa.factories import (
     ProjectFactory,
     RateCardFactory,
     RateCardLineFactory,
-    RoleFactory,
     TaskFactory,
 )
 

@@ -109,10 +109,9 @@ def test_inactive_user_has_no_permission():
 
 @pytest.mark.django_db
 def test_superuser_is_an_administrator():
-    from tests.psa.factories import UserFactory
-
     from psa.models import Project
     from psa.rules import user_roles
+    from tests.psa.factories import UserFactory
 
     user = UserFactory(is_superuser=True)
     ProjectFactory.create_batch(2)

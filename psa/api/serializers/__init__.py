@@ -1,0 +1,73 @@
+"""API serializers of the delivery core, by sub-domain; import them from here."""
+
+from psa.api.serializers.clients import (
+    ChangeOrderCreateInputSerializer,
+    ChangeOrderOutputSerializer,
+    ClientCreateInputSerializer,
+    ClientOutputSerializer,
+    ClientUpdateInputSerializer,
+    ContractCreateInputSerializer,
+    ContractOutputSerializer,
+    ContractUpdateInputSerializer,
+)
+from psa.api.serializers.org import (
+    LegalEntityCreateInputSerializer,
+    LegalEntityOutputSerializer,
+    LegalEntityUpdateInputSerializer,
+    RateCardCreateInputSerializer,
+    RateCardOutputSerializer,
+    RateCardUpdateInputSerializer,
+    RoleCreateInputSerializer,
+    RoleOutputSerializer,
+    RoleUpdateInputSerializer,
+)
+from psa.api.serializers.people import (
+    PersonCreateInputSerializer,
+    PersonOutputSerializer,
+    PersonUpdateInputSerializer,
+)
+from psa.api.serializers.projects import (
+    MilestoneCreateInputSerializer,
+    MilestoneOutputSerializer,
+    MilestoneUpdateInputSerializer,
+    ProjectCreateInputSerializer,
+    ProjectFinancialsOutputSerializer,
+    ProjectOutputSerializer,
+    ProjectUpdateInputSerializer,
+    TaskCreateInputSerializer,
+    TaskOutputSerializer,
+    TaskUpdateInputSerializer,
+)
+
+__all__ = [
+    "ChangeOrderCreateInputSerializer",
+    "ChangeOrderOutputSerializer",
+    "ClientCreateInputSerializer",
+    "ClientOutputSerializer",
+    "ClientUpdateInputSerializer",
+    "ContractCreateInputSerializer",
+    "ContractOutputSerializer",
+    "ContractUpdateInputSerializer",
+    "LegalEntityCreateInputSerializer",
+    "LegalEntityOutputSerializer",
+    "LegalEntityUpdateInputSerializer",
+    "MilestoneCreateInputSerializer",
+    "MilestoneOutputSerializer",
+    "MilestoneUpdateInputSerializer",
+    "PersonCreateInputSerializer",
+    "PersonOutputSerializer",
+    "PersonUpdateInputSerializer",
+    "ProjectCreateInputSerializer",
+    "ProjectFinancialsOutputSerializer",
+    "ProjectOutputSerializer",
+    "ProjectUpdateInputSerializer",
+    "RateCardCreateInputSerializer",
+    "RateCardOutputSerializer",
+    "RateCardUpdateInputSerializer",
+    "RoleCreateInputSerializer",
+    "RoleOutputSerializer",
+    "RoleUpdateInputSerializer",
+    "TaskCreateInputSerializer",
+    "TaskOutputSerializer",
+    "TaskUpdateInputSerializer",
+]

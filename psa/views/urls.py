@@ -1,0 +1,31 @@
+"""The browser pages."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from psa.views.clients import ClientDetailView, ClientListView, ContractDetailView
+from psa.views.home import AuditListView, HomeView, SearchView
+from psa.views.people import PersonDetailView, PersonListView
+from psa.views.projects import ProjectDetailView, ProjectListView
+
+urlpatterns = [
+    path("", HomeView.as_view(), name="home"),
+    path("search/", SearchView.as_view(), name="search"),
+    path("accounts/login/",
+         auth_views.LoginView.as_view(template_name="registration/login.html",
+                                      redirect_authenticated_user=True),
+         name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("clients/", ClientListView.as_view(), name="client-list"),
+    path("clients/export.csv", ClientListView.as_view(), {"export": True}, name="client-export"),
+    path("clients/<int:pk>/", ClientDetailView.as_view(), name="client-detail"),
+    path("contracts/<int:pk>/", ContractDetailView.as_view(), name="contract-detail"),
+    path("projects/", ProjectListView.as_view(), name="project-list"),
+    path("projects/export.csv", ProjectListView.as_view(), {"export": True},
+         name="project-export"),
+    path("projects/<int:pk>/", ProjectDetailView.as_view(), name="project-detail"),
+    path("people/", PersonListView.as_view(), name="person-list"),
+    path("people/export.csv", PersonListView.as_view(), {"export": True}, name="person-export"),
+    path("people/<int:pk>/", PersonDetailView.as_view(), name="person-detail"),
+    path("audit/", AuditListView.as_view(), name="audit-list"),
+]
