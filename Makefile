@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 static/vendor/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	npm run --silent vendor
+	npm ci --no-audit --no-fund --loglevel=error  # its postinstall copies the assets to static/vendor/
 	touch static/vendor/.installed
 
 ## install: the virtual environment, Python packages and front-end assets

@@ -12,7 +12,7 @@ from psa.roles import MATRIX
 
 @transaction.atomic
 def service_account_create(*, username: str, scopes: list[str],
-                           token_name: str = "default") -> tuple[User, ApiToken, str]:
+                           token_label: str) -> tuple[User, ApiToken, str]:
     """Create a service account in the `service` role with a token limited to `scopes`.
 
     Raises DomainError for a taken username or a scope the role matrix does not know.
@@ -26,5 +26,5 @@ def service_account_create(*, username: str, scopes: list[str],
     user.set_unusable_password()  # service accounts never sign in to pages
     user.save()
     user.groups.add(Group.objects.get_or_create(name=roles.SERVICE)[0])
-    token, raw = api_token_create(user=user, name=token_name, scopes=scopes)
+    token, raw = api_token_create(user=user, name=token_label, scopes=scopes)
     return user, token, raw

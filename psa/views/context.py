@@ -15,9 +15,11 @@ NAVIGATION = [
     ("Audit trail", "audit-list", "psa.view_auditlog"),
     ("Admin", "admin:index", "psa.manage_apitokens"),
 ]
+STAFF_ONLY = {"admin:index"}  # Django's admin also needs is_staff
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
+    """The signed-in user's navigation items, role labels and display name."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -25,7 +27,9 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         {"label": label, "url": reverse(name), "active": request.path == reverse(name)
          or (name != "home" and request.path.startswith(reverse(name)))}
         for label, name, perm in NAVIGATION
-        if perm is None or user.has_perm(perm)
+        if (perm is None or user.has_perm(perm)) and (name not in STAFF_ONLY or user.is_staff)
     ]
     role_names = sorted(ROLE_LABELS[r] for r in user_roles(user))
-    return {"nav_items": items, "user_role_labels": role_names}
+    person = getattr(user, "person", None)
+    display_name = person.full_name if person else (user.get_full_name() or user.username)
+    return {"nav_items": items, "user_role_labels": role_names, "user_display_name": display_name}

@@ -22,7 +22,8 @@ class Command(BaseCommand):
                                "they are granted.")
         with acting_as(None):
             try:
-                _, _, raw = service_account_create(username=username, scopes=scopes)
+                _, _, raw = service_account_create(username=username, scopes=scopes,
+                                                   token_label="default")
             except DomainError as error:
                 raise CommandError(error.detail) from error
         self.stdout.write(raw)

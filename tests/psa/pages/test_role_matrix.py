@@ -60,7 +60,7 @@ def test_page_anonymous_redirects_to_sign_in(client, name, perm, kwargs_of, worl
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", roles.ROLES)
 def test_navigation_shows_only_permitted_items(role, world_for, browser_for):
-    from psa.views.context import NAVIGATION
+    from psa.views.context import NAVIGATION, STAFF_ONLY
 
     world = world_for(role)
     held = frozenset({role})
@@ -71,8 +71,10 @@ def test_navigation_shows_only_permitted_items(role, world_for, browser_for):
     nav = html[html.index('id="sidenav"'):html.index("</nav>", html.index('id="sidenav"'))]
     for label, url_name, perm in NAVIGATION:
         link = f'href="{reverse(url_name)}"'
-        if perm is None or roles.scope_of(held, perm):
+        staff_ok = url_name not in STAFF_ONLY or world.person.user.is_staff
+        if (perm is None or roles.scope_of(held, perm)) and staff_ok:
             assert link in nav, (role, label)
         else:
             assert link not in nav, (role, label)
     assert roles.ROLE_LABELS[role] in html
+    assert world.person.full_name in html
