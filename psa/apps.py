@@ -18,5 +18,12 @@ class PsaConfig(AppConfig):
                       models.ChangeOrder, models.Project, models.ProjectMember, models.Task,
                       models.Milestone, models.Person, models.Role, models.CostRate,
                       models.RateCard, models.RateCardLine, models.RateCardOverride):
-            auditlog.register(model)
-        auditlog.register(models.ApiToken, exclude_fields=["digest", "last_used_at"])
+            auditlog.register(model, include_fields=audited_fields(model))
+        auditlog.register(models.ApiToken, include_fields=audited_fields(
+            models.ApiToken, skip={"digest", "last_used_at"}))
+
+
+def audited_fields(model: type, skip: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """The model's own columns, less bookkeeping: reverse relations and timestamps are noise."""
+    noise = {"id", "created_at", "updated_at", *skip}
+    return [field.name for field in model._meta.concrete_fields if field.name not in noise]

@@ -1,6 +1,6 @@
 """Filter forms of the list pages: they validate the query string and nothing else.
 
-Choices arrive already read (from `psa.selectors.project_pages`), so rendering a form runs
+Choices arrive already read (from `psa.selectors.pages`), so rendering a form runs
 no query.
 """
 

@@ -1,6 +1,6 @@
 """The delivery core's API read selectors (STYLE.md §5); import them from here.
 
-The pages' own selectors live in `psa.selectors.project_pages`.
+The pages' own selectors live in `psa.selectors.pages`.
 """
 
 from psa.selectors.external_refs import (

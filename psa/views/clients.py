@@ -11,7 +11,7 @@ from django.views import View
 from psa.common.permissions import RequiredPermsMixin
 from psa.forms import ClientFilterForm
 from psa.models import Client, Contract
-from psa.selectors.project_pages import (
+from psa.selectors.pages import (
     CLIENT_CSV_HEADER,
     client_csv_rows,
     client_filter_options,

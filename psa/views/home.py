@@ -13,7 +13,7 @@ from psa import roles
 from psa.common.permissions import RequiredPermsMixin
 from psa.forms import AuditFilterForm
 from psa.rules import user_roles
-from psa.selectors import project_pages as pages
+from psa.selectors import pages
 from psa.views.lists import render_page
 
 # Which panels greet each role on the home page (presentation only: every panel's data is

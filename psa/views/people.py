@@ -11,7 +11,7 @@ from django.views import View
 from psa.common.permissions import RequiredPermsMixin
 from psa.forms import PersonFilterForm
 from psa.models import Person
-from psa.selectors.project_pages import (
+from psa.selectors.pages import (
     PERSON_CSV_HEADER,
     person_csv_rows,
     person_filter_options,

@@ -11,7 +11,7 @@ from django.views import View
 from psa.common.permissions import RequiredPermsMixin
 from psa.forms import ProjectFilterForm
 from psa.models import Project
-from psa.selectors.project_pages import (
+from psa.selectors.pages import (
     PROJECT_CSV_HEADER,
     project_csv_rows,
     project_filter_options,

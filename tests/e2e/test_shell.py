@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 from psa import roles
 from psa.models import Project
@@ -24,7 +25,7 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "secret-pass-123"  # UserFactory's password
 PHONE = {"width": 360, "height": 740}
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _artifacts() -> Path:
@@ -95,12 +96,12 @@ def test_project_manager_signs_in_filters_and_opens_a_project(live_server, brows
     assert "7 projects" in page.locator("[data-count]").inner_text()
 
     page.get_by_label("Status").select_option("on_hold")  # HTMX swaps the results
-    page.wait_for_function("document.querySelector('[data-count]').textContent.includes('3')")
+    expect(page.locator("[data-count]")).to_contain_text("3 projects")
     assert "status=on_hold" in page.url  # the filter stays in the URL
     assert page.locator("#results tbody tr").count() == 3
     page.get_by_label("Status").select_option("")
     page.get_by_label("Search", exact=True).fill("ACME")
-    page.wait_for_function("document.querySelector('[data-count]').textContent.includes('1 ')")
+    expect(page.locator("[data-count]")).to_contain_text("1 project")
     assert "q=ACME" in page.url
     page.screenshot(path=str(out / "project-list-desktop.png"), full_page=True)
 

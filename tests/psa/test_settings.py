@@ -13,7 +13,7 @@ SAFE_SECRET = "x7#kQ2!vR9@pL4$wZ8^mN3&bT6*cY1(dF5)gH0_jK2+sA9=eU4~iO7-qW3"
 
 def run_manage(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items()
-           if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "PSA_ENV"}}
+           if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "PSA_ENV", "DATABASE_URL"}}
     env.update(env_overrides)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
@@ -49,3 +49,11 @@ def test_seed_demo_refused_in_production():
     result = run_manage(PRODUCTION, "seed_demo")
     assert result.returncode != 0
     assert "production" in (result.stderr + result.stdout).lower()
+
+
+def test_pages_forbid_assets_from_other_hosts(client):
+    response = client.get("/accounts/login/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "img-src 'self' data: blob:" in policy
+    assert "http" not in policy  # no outside host is ever allowed

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from psa import roles
 from psa.models import Contract, Project, Task
-from psa.selectors.project_pages import wbs_tree
+from psa.selectors.pages import wbs_tree
 from tests.psa.factories import (
     ClientFactory,
     ContractFactory,
