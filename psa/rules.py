@@ -61,6 +61,22 @@ def _self_and_reports_q(user: UserLike) -> Q:
     return Q(user=user) | Q(manager__user=user)
 
 
+def _own_work_q(user: UserLike) -> Q:
+    """Time entries and expenses of the user's own person."""
+    return Q(person__user=user)
+
+
+def _approvable_q(user: UserLike) -> Q:
+    """Work on projects the user manages, never the user's own (nobody approves their own)."""
+    return Q(project__manager__user=user) & ~Q(person__user=user)
+
+
+def _team_of_managed_projects(user: UserLike) -> QuerySet:
+    from psa.models import ProjectMember
+
+    return ProjectMember.objects.filter(project__manager__user=user).values("person_id")
+
+
 # For each permission a role may hold with OWN scope: which rows are the user's own.
 OWN_SCOPES: dict[str, Callable[[UserLike], Q]] = {
     "psa.view_client": _clients_visible_q,
@@ -79,6 +95,21 @@ OWN_SCOPES: dict[str, Callable[[UserLike], Q]] = {
     "psa.complete_milestone": lambda user: _projects_managed_q(user, "project__"),
     "psa.accept_milestone": lambda user: _projects_managed_q(user, "project__"),
     "psa.view_person": _self_and_reports_q,
+    "psa.view_timeentry": lambda user: _own_work_q(user) | _projects_managed_q(user, "project__"),
+    "psa.add_timeentry": _own_work_q,
+    "psa.change_timeentry": _own_work_q,
+    "psa.delete_timeentry": _own_work_q,
+    "psa.submit_timeentry": _own_work_q,
+    "psa.approve_timeentry": _approvable_q,
+    "psa.view_expense": lambda user: _own_work_q(user) | _projects_managed_q(user, "project__"),
+    "psa.add_expense": _own_work_q,
+    "psa.change_expense": _own_work_q,
+    "psa.delete_expense": _own_work_q,
+    "psa.submit_expense": _own_work_q,
+    "psa.approve_expense": _approvable_q,
+    "psa.view_timeoff": lambda user: Q(person__user=user),
+    # A manager's compliance figures cover the people on the projects they manage.
+    "psa.view_time_compliance": lambda user: Q(pk__in=_team_of_managed_projects(user)),
 }
 
 

@@ -2,12 +2,15 @@
 
 from psa.models.base import BaseModel
 from psa.models.clients import ChangeOrder, Client, Contract
+from psa.models.expenses import Expense, ExpenseCategory, ExpensePolicy
 from psa.models.org import LegalEntity, Period
 from psa.models.outbox import Delivery, OutboxEvent
 from psa.models.people import CostRate, Person, Role
 from psa.models.platform import ApiToken, ExternalRef, IdempotencyRecord
 from psa.models.projects import Milestone, Project, ProjectMember, Task
 from psa.models.rates import RateCard, RateCardLine, RateCardOverride
+from psa.models.reminders import ReminderLog
+from psa.models.time import RunningTimer, TimeEntry, TimeOff
 
 __all__ = [
     "ApiToken",
@@ -17,6 +20,9 @@ __all__ = [
     "Contract",
     "CostRate",
     "Delivery",
+    "Expense",
+    "ExpenseCategory",
+    "ExpensePolicy",
     "ExternalRef",
     "IdempotencyRecord",
     "LegalEntity",
@@ -29,6 +35,10 @@ __all__ = [
     "RateCard",
     "RateCardLine",
     "RateCardOverride",
+    "ReminderLog",
     "Role",
+    "RunningTimer",
     "Task",
+    "TimeEntry",
+    "TimeOff",
 ]

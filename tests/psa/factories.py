@@ -220,3 +220,62 @@ def person_with_role(role: str, **kwargs: object) -> models.Person:
 
 
 ROLE_NAMES = roles.ROLES
+
+
+class TimeEntryFactory(factory.django.DjangoModelFactory):
+    """A draft entry on an open leaf task of an active project."""
+
+    class Meta:
+        model = models.TimeEntry
+
+    person = factory.SubFactory(PersonFactory)
+    task = factory.SubFactory(TaskFactory)
+    project = factory.SelfAttribute("task.project")
+    work_date = date(2026, 3, 10)
+    hours = Decimal("8.00")
+    is_billable = factory.SelfAttribute("task.is_billable")
+
+    class Params:
+        submitted = factory.Trait(status=models.TimeEntry.Status.SUBMITTED)
+        approved = factory.Trait(status=models.TimeEntry.Status.APPROVED,
+                                 bill_rate=Decimal("150.0000"), bill_currency="USD",
+                                 cost_rate=Decimal("80.0000"), cost_currency="USD")
+
+
+class ExpensePolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ExpensePolicy
+        django_get_or_create = ("legal_entity", "category")
+
+    legal_entity = factory.SubFactory(LegalEntityFactory)
+    category = models.ExpenseCategory.LODGING
+    currency = factory.SelfAttribute("legal_entity.base_currency")
+    receipt_required_above = Decimal("25.00")
+    limit_amount = Decimal("300.00")
+
+
+class ExpenseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Expense
+
+    person = factory.SubFactory(PersonFactory)
+    project = factory.SubFactory(ProjectFactory)
+    expense_date = date(2026, 3, 10)
+    category = models.ExpenseCategory.GROUND_TRANSPORT
+    merchant = "City Cabs"
+    amount = Decimal("35.50")
+    currency = factory.SelfAttribute("project.currency")
+    project_amount = factory.SelfAttribute("amount")
+    project_currency = factory.SelfAttribute("project.currency")
+
+    class Params:
+        submitted = factory.Trait(status=models.Expense.Status.SUBMITTED)
+
+
+class TimeOffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.TimeOff
+
+    person = factory.SubFactory(PersonFactory)
+    start_date = date(2026, 3, 9)
+    end_date = date(2026, 3, 13)

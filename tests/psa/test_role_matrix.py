@@ -11,6 +11,8 @@ from psa.rules import own_scope_missing, visible
 from tests.psa.factories import (
     ChangeOrderFactory,
     CostRateFactory,
+    ExpenseFactory,
+    ExpensePolicyFactory,
     LegalEntityFactory,
     MilestoneFactory,
     PeriodFactory,
@@ -19,6 +21,8 @@ from tests.psa.factories import (
     RateCardFactory,
     RoleFactory,
     TaskFactory,
+    TimeEntryFactory,
+    TimeOffFactory,
     person_with_role,
 )
 
@@ -27,6 +31,7 @@ def _world(person):
     """Rows that belong to `person` (managed and staffed by them) and rows that don't."""
     mine = ProjectFactory(manager=person)
     ProjectMemberFactory(project=mine, person=person)
+    teammate = ProjectMemberFactory(project=mine).person
     theirs = ProjectFactory()
     return {
         "project": (mine, theirs),
@@ -45,12 +50,23 @@ def _world(person):
                  RoleFactory(code="P5", name="Partner", level=5)),
         "ratecard": (RateCardFactory(), RateCardFactory()),
         "period": (PeriodFactory(), PeriodFactory(legal_entity__code="UK")),
+        "timeentry": (TimeEntryFactory(person=person, task=TaskFactory(project=mine)),
+                      TimeEntryFactory(task=TaskFactory(project=theirs))),
+        "expense": (ExpenseFactory(person=person, project=mine), ExpenseFactory(project=theirs)),
+        "timeoff": (TimeOffFactory(person=person), TimeOffFactory(person=theirs.manager)),
+        "expensepolicy": (ExpensePolicyFactory(), ExpensePolicyFactory(category="meals")),
+        "time_compliance": (person, theirs.manager),
+        # Approval is of someone else's work on the user's projects: never of their own.
+        "approve:timeentry": (TimeEntryFactory(person=teammate, task=TaskFactory(project=mine)),
+                              TimeEntryFactory(task=TaskFactory(project=theirs))),
+        "approve:expense": (ExpenseFactory(person=teammate, project=mine),
+                            ExpenseFactory(project=theirs)),
     }
 
 
 def _subject(perm: str) -> str:
-    codename = perm.split(".", 1)[1]
-    return codename.split("_", 1)[1]
+    verb, subject = perm.split(".", 1)[1].split("_", 1)
+    return f"approve:{subject}" if verb == "approve" else subject
 
 
 def test_every_own_scope_has_a_rule():
