@@ -2,7 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from psa.api import views
+from psa.api import routes_approvals, routes_expenses, routes_time, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("legal-entities", views.LegalEntityViewSet, basename="legal-entity")
@@ -15,6 +15,8 @@ router.register("milestones", views.MilestoneViewSet, basename="milestone")
 router.register("people", views.PersonViewSet, basename="person")
 router.register("roles", views.RoleViewSet, basename="role")
 router.register("rate-cards", views.RateCardViewSet, basename="rate-card")
+for routes in (routes_time, routes_expenses, routes_approvals):
+    routes.register(router)
 
 app_name = "api"
 urlpatterns = router.urls

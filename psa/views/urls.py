@@ -1,7 +1,7 @@
 """The browser pages."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from psa.views.clients import ClientDetailView, ClientListView, ContractDetailView
 from psa.views.home import AuditListView, HomeView, SearchView
@@ -28,4 +28,7 @@ urlpatterns = [
     path("people/export.csv", PersonListView.as_view(), {"export": True}, name="person-export"),
     path("people/<int:pk>/", PersonDetailView.as_view(), name="person-detail"),
     path("audit/", AuditListView.as_view(), name="audit-list"),
+    path("", include("psa.views.urls_time")),
+    path("", include("psa.views.urls_expenses")),
+    path("", include("psa.views.urls_approvals")),
 ]

@@ -1,0 +1,3 @@
+"""Pages of the approvals part of issue #3."""
+
+urlpatterns: list = []

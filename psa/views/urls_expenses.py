@@ -1,0 +1,3 @@
+"""Pages of the expenses part of issue #3."""
+
+urlpatterns: list = []

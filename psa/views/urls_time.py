@@ -1,0 +1,3 @@
+"""Pages of the time part of issue #3."""
+
+urlpatterns: list = []
