@@ -1,6 +1,9 @@
 """Admin pages for the delivery core: search, filters, autocomplete; states are read-only."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from psa import admin_outbox, models
 
@@ -172,19 +175,69 @@ class PersonAdmin(admin.ModelAdmin):
     inlines = (CostRateInline,)
 
 
+class ApiTokenCreateForm(forms.ModelForm):
+    """Issue a token: the raw value is shown once after saving and never stored."""
+
+    scopes_text = forms.CharField(
+        required=False, label="Scopes", widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Permissions the token may use, one per line (e.g. psa.view_project); "
+                  "empty means everything its user may do.")
+
+    class Meta:
+        model = models.ApiToken
+        fields = ("user", "name", "expires_at")
+
+    def clean_scopes_text(self) -> list[str]:
+        from psa.roles import MATRIX
+
+        scopes = [line.strip() for line in self.cleaned_data["scopes_text"].splitlines()
+                  if line.strip()]
+        unknown = sorted(set(scopes) - set(MATRIX))
+        if unknown:
+            raise forms.ValidationError(f"Unknown permissions: {', '.join(unknown)}")
+        return scopes
+
+
 @admin.register(models.ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
     search_fields = ("name", "user__username", "prefix")
-    # The digest never leaves the database; tokens are created by create_api_token.
-    readonly_fields = ("prefix", "digest", "created_at", "last_used_at")
+    autocomplete_fields = ("user",)
+    # The digest never leaves the database; the raw token is shown once, when it is created.
+    readonly_fields = ("user", "name", "prefix", "digest", "scopes", "created_at",
+                       "last_used_at", "expires_at", "revoked_at")
     actions = ("revoke",)
 
-    def has_add_permission(self, request: object) -> bool:
-        return False
+    def get_form(self, request: HttpRequest, obj: object = None, **kwargs: object) -> type:
+        if obj is None:
+            kwargs["form"] = ApiTokenCreateForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> tuple[str, ...]:
+        return () if obj is None else self.readonly_fields
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("user", "name", "expires_at", "scopes_text")
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: models.ApiToken, form: forms.Form,
+                   change: bool) -> None:
+        from psa.common.tokens import api_token_create
+
+        if change:
+            return  # tokens are immutable; revoke and issue a new one instead
+        token, raw = api_token_create(user=form.cleaned_data["user"],
+                                      name=form.cleaned_data["name"],
+                                      scopes=form.cleaned_data["scopes_text"])
+        if form.cleaned_data.get("expires_at"):
+            token.expires_at = form.cleaned_data["expires_at"]
+            token.save(update_fields=["expires_at"])
+        obj.pk = token.pk
+        messages.warning(request, f"Copy the token now; it is not shown again: {raw}")
 
     @admin.action(description="Revoke the selected tokens")
-    def revoke(self, request: object, queryset: object) -> None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
         from psa.common.tokens import api_token_revoke
 
         for token in queryset:

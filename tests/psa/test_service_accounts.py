@@ -44,3 +44,34 @@ def test_unknown_scope_and_taken_name_are_refused():
         create("psa.view_project")
     with pytest.raises(CommandError, match="at least one"):
         call_command("create_service_account", "nobody")
+
+
+def test_admin_issues_a_token_shown_once(client):
+    from psa.models import ApiToken
+    from tests.psa.factories import UserFactory
+
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    owner = UserFactory(role="finance")
+    client.force_login(admin_user)
+    response = client.post("/admin/psa/apitoken/add/", {
+        "user": owner.pk, "name": "erp sync", "scopes_text": "psa.view_project\n"}, follow=True)
+    assert response.status_code == 200
+    token = ApiToken.objects.get(user=owner, name="erp sync")
+    assert token.scopes == ["psa.view_project"]
+    shown = [str(m) for m in response.context["messages"]]
+    raw = shown[0].rsplit(" ", 1)[1]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api.get("/api/v1/projects/").status_code == 200
+    assert api.get("/api/v1/clients/").status_code == 403  # outside the token's scopes
+
+
+def test_admin_refuses_unknown_scopes(client):
+    from psa.models import ApiToken
+    from tests.psa.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.post("/admin/psa/apitoken/add/", {
+        "user": UserFactory().pk, "name": "x", "scopes_text": "psa.nope"})
+    assert "Unknown permissions: psa.nope" in response.content.decode()
+    assert not ApiToken.objects.exists()
