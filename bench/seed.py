@@ -35,7 +35,8 @@ MEMORY_BUDGET_MB = 1024
 SEEDED_TABLES = ("psa_legalentity", "psa_period", "psa_role", "psa_person", "psa_costrate",
                  "psa_ratecard", "psa_ratecardline", "psa_ratecardoverride", "psa_client",
                  "psa_contract", "psa_changeorder", "psa_project", "psa_projectmember",
-                 "psa_task", "psa_milestone", "auth_user")
+                 "psa_task", "psa_milestone", "auth_user", "psa_expensepolicy", "psa_timeoff",
+                 "psa_timeentry", "psa_expense")
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from psa import admin_outbox, models
+from psa import admin_expenses, admin_outbox, models
 
 
 @admin.register(models.LegalEntity)
@@ -254,4 +254,4 @@ class ExternalRefAdmin(admin.ModelAdmin):
 admin.site.site_header = "PSA administration"
 admin.site.site_title = "PSA admin"
 
-__all__ = ["admin_outbox"]  # imported for its registrations (the outbox pages)
+__all__ = ["admin_expenses", "admin_outbox"]  # imported for their registrations

@@ -16,6 +16,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"queue": "default"},
     },
+    "timesheet-reminders": {
+        "task": "psa.reminders_send",
+        "schedule": 3600.0,
+        "options": {"queue": "default"},
+    },
     "idempotency-keys-purge": {
         "task": "psa.idempotency_purge",
         "schedule": 3600.0,

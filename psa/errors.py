@@ -11,6 +11,7 @@ from psa.common.errors import (
 )
 
 __all__ = [
+    "ApprovalItemNotFoundError",
     "DomainError",
     "ExpenseStateError",
     "ExpenseValidationError",
@@ -60,3 +61,10 @@ class SelfApprovalError(DomainError):
 
     code = "self_approval"
     http_status = status.HTTP_403_FORBIDDEN
+
+
+class ApprovalItemNotFoundError(DomainError):
+    """Ids given for approval that are not waiting in the approver's scope (404, nothing done)."""
+
+    code = "not_found"
+    http_status = status.HTTP_404_NOT_FOUND

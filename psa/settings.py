@@ -251,7 +251,7 @@ SPECTACULAR_SETTINGS = {
     } | {
         # Several models have a `status`; name each enum after its model (API helper, issue #1).
         f"{model}StatusEnum": f"psa.models.{model}.Status"
-        for model in ("Contract", "ChangeOrder", "Project", "Milestone", "Period")
+        for model in ("Contract", "ChangeOrder", "Project", "Milestone", "Period", "TimeEntry")
     } | {"CurrencyEnum": "psa.common.money.CURRENCY_CHOICES"},
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
@@ -300,6 +300,12 @@ OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
 OUTBOX_SWEEP_GRACE_SECONDS = int(os.environ.get("OUTBOX_SWEEP_GRACE_SECONDS", "60"))
 # Extra modules that register subscribers (comma-separated); the integration tests' probe.
 OUTBOX_EXTRA_SUBSCRIBER_MODULES = env_list("PSA_EXTRA_SUBSCRIBERS")
+
+# Timesheets: a week is due by this weekday (0 = Monday) and hour, in the legal entity's zone.
+TIMESHEET_DEADLINE_WEEKDAY = int(os.environ.get("TIMESHEET_DEADLINE_WEEKDAY", "0"))
+TIMESHEET_DEADLINE_HOUR = int(os.environ.get("TIMESHEET_DEADLINE_HOUR", "12"))
+RECEIPT_MAX_BYTES = 10 * 1024 * 1024  # DOMAIN.md: receipts are at most 10 MB
+PSA_BASE_URL = os.environ.get("PSA_BASE_URL", "")  # optional: absolute links in e-mails
 
 DEMO_PASSWORD = "demo"
 

@@ -5,6 +5,10 @@ Tasks are thin (STYLE.md §12): they take ids, import their service inside the b
 
 from celery import shared_task
 
+from psa.tasks_reminders import reminders_send_task
+
+__all__ = ["reminders_send_task"]  # Celery discovers tasks through this module
+
 
 @shared_task(name="psa.outbox_deliver", acks_late=True, ignore_result=True)
 def outbox_deliver_task(delivery_id: int) -> None:

@@ -2,6 +2,9 @@
 
 from rest_framework.routers import SimpleRouter
 
+from psa.api.views.expenses import ExpenseViewSet
+
 
 def register(router: SimpleRouter) -> None:
     """Register this module's viewsets on the API router."""
+    router.register("expenses", ExpenseViewSet, basename="expense")

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from psa import models
 from psa.common.logging import acting_as
-from psa.demo import build_org, build_sales, build_work
+from psa.demo import build_org, build_sales, build_work, time_and_expenses
 from psa.demo.bulk import chunked
 from psa.demo.people import DEMO_LOGINS, employee_number, plan_people
 from psa.demo.sales import contract_code, plan_clients, plan_contract
@@ -29,7 +29,8 @@ COUNTED: Final = (
     models.LegalEntity, models.Period, models.Role, models.Person, models.CostRate,
     models.RateCard, models.RateCardLine, models.RateCardOverride, models.Client,
     models.Contract, models.ChangeOrder, models.Project, models.ProjectMember, models.Task,
-    models.Milestone, User,
+    models.Milestone, User, models.ExpensePolicy, models.TimeOff, models.TimeEntry,
+    models.Expense,
 )
 
 Log = Callable[[str], None]
@@ -54,7 +55,8 @@ def demo_present(scope: DemoScope) -> bool:
             and models.Period.objects.filter(month=month_start(scope.as_of)).count() >= 2
             and models.Person.objects.count() >= scope.people
             and models.Client.objects.count() >= scope.clients
-            and models.Contract.objects.count() >= scope.contracts)
+            and models.Contract.objects.count() >= scope.contracts
+            and models.TimeEntry.objects.exists())
 
 
 def seed_demo(*, scope: DemoScope, password: str, log: Log, force: bool = False) -> bool:
@@ -114,4 +116,5 @@ def seed_demo(*, scope: DemoScope, password: str, log: Log, force: bool = False)
                     client_ids=client_ids, entity_ids=entity_ids, person_ids=person_ids,
                     levels=pools.level, role_ids=role_ids, user_ids=user_ids)
             log(f"  contracts: {indices[-1] + 1}/{scope.contracts}")
+        time_and_expenses.ensure_time_and_expenses(scope, entity_ids=entity_ids, log=log)
     return True

@@ -150,4 +150,4 @@ class TimeOff(BaseModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person_id} {self.kind} {self.start_date}–{self.end_date}"
+        return f"{self.person_id} {self.kind} {self.start_date} to {self.end_date}"

@@ -1,7 +1,7 @@
 """A person's working calendar: standard hours per day less public holidays and time off.
 
 Capacity (DOMAIN.md, Staffing) = working days (Monday to Friday, less the public holidays of the
-person's country) × weekly standard hours ÷ 5 − approved time off; zero outside employment.
+person's country) x weekly standard hours ÷ 5 - approved time off; zero outside employment.
 The resourcing app builds its weekly capacity on `capacity_by_day`.
 """
 

@@ -9,6 +9,9 @@ from psa.rules import user_roles
 # (label, url name, permission needed); TODO(#3..#8): the later issues' pages join here.
 NAVIGATION = [
     ("Home", "home", None),
+    ("My week", "timesheet", "psa.add_timeentry"),
+    ("Expenses", "expense-list", "psa.view_expense"),
+    ("Approvals", "approval-list", "psa.approve_timeentry"),
     ("Projects", "project-list", "psa.view_project"),
     ("Clients", "client-list", "psa.view_client"),
     ("People", "person-list", "psa.view_person"),

@@ -2,6 +2,7 @@
 
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -11,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, F, Max, Sum
 from django.test import RequestFactory, override_settings
 
 from psa import models, roles
@@ -257,3 +258,61 @@ def test_seed_demo_same_seed_gives_the_same_firm_and_another_seed_another():
 
     assert first and first == second
     assert other != first
+
+
+@pytest.mark.django_db
+class TestSeedDemoTimeAndExpenses:
+    def test_time_and_expenses_in_every_state_following_the_rules(self):
+        seed()
+
+        entries = models.TimeEntry.objects.all()
+        assert {"draft", "submitted", "approved", "rejected"} <= set(
+            entries.values_list("status", flat=True))
+        assert {"draft", "submitted", "approved"} <= set(
+            models.Expense.objects.values_list("status", flat=True))
+        assert not entries.filter(status="rejected", rejection_reason="").exists()
+        assert not entries.filter(status="approved", cost_rate__isnull=True).exists()
+        assert not entries.filter(status="approved", is_billable=True,
+                                  bill_rate__isnull=True).exists()
+        assert not entries.filter(is_billable=True, task__is_billable=False).exists()
+        assert not entries.filter(task__children__isnull=False).exists()  # leaf tasks only
+        assert not entries.filter(work_date__week_day__in=(1, 7)).exists()  # weekdays only
+        assert not entries.filter(work_date__lt=F("person__hire_date")).exists()
+        assert not entries.filter(work_date__gt=F("person__termination_date")).exists()
+        assert not entries.filter(work_date__gt=date(2026, 3, 15)).exists()
+        for hours in entries.values_list("hours", flat=True).distinct():
+            assert hours % Decimal("0.25") == 0 and Decimal("0") < hours <= Decimal("24")
+        daily = entries.values("person", "work_date").annotate(total=Sum("hours"))
+        assert max(row["total"] for row in daily) <= Decimal("24")
+        assert models.TimeOff.objects.filter(status="approved").exists()
+        assert set(models.ExpensePolicy.objects.values_list("legal_entity__code", flat=True)) \
+            == {"US", "UK"}
+        assert models.ExpensePolicy.objects.filter(category="mileage",
+                                                   unit_rate__isnull=False).count() == 2
+        assert not models.Expense.objects.filter(is_over_policy=True, justification="").exists()
+
+    def test_demo_consultant_has_drafts_now_and_last_week_waiting_for_the_manager(self):
+        seed()  # as of Sunday 15 March 2026: this week starts Monday 9 March
+
+        mine = models.TimeEntry.objects.filter(person__user__username="consultant")
+        assert mine.filter(work_date__gte=date(2026, 3, 9), status="draft").exists()
+        last_week = mine.filter(work_date__range=(date(2026, 3, 2), date(2026, 3, 8)))
+        assert last_week.exists()
+        assert set(last_week.values_list("status", flat=True)) == {"submitted"}
+        from psa.selectors.approvals import approval_groups
+
+        manager = User.objects.get(username="manager")
+        consultant = models.Person.objects.get(user__username="consultant")
+        assert any(g.person_id == consultant.pk and g.week_start == date(2026, 3, 2)
+                   for g in approval_groups(actor=manager))
+
+    def test_second_run_adds_no_time_entries_expenses_or_time_off(self):
+        seed()
+        counts = {model: model.objects.aggregate(n=Count("id"), last=Max("id"))
+                  for model in (models.TimeEntry, models.Expense, models.TimeOff,
+                                models.ExpensePolicy)}
+
+        seed("--force")
+
+        assert {model: model.objects.aggregate(n=Count("id"), last=Max("id"))
+                for model in counts} == counts

@@ -31,10 +31,10 @@ class Command(BaseCommand):
         "Create demo data: two legal entities (US, UK) with open monthly periods, roles, "
         "people with managers and cost rates, standard/client/contract rate cards, clients, "
         "contracts of every billing model and revenue method, change orders, projects with a "
-        "WBS, teams and milestones, and demo logins (password: settings.DEMO_PASSWORD). "
+        "WBS, teams and milestones, expense policies, time off, --months of time entries and "
+        "expenses in every state, and demo logins (password: settings.DEMO_PASSWORD). "
         "Deterministic for a given --seed and --as-of, and idempotent: a repeat creates "
-        "nothing. Time entries and expenses are not seeded yet; they join the demo when the "
-        "time-entry model lands. Refused in production mode."
+        "nothing. Refused in production mode."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
