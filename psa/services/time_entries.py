@@ -61,12 +61,16 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _lock_person(person: Person) -> Person:
-    """Lock the person's row: their entries' day totals are checked under this lock."""
-    return Person.objects.select_for_update(of=("self",)).get(pk=person.pk)
+def _lock_person(person_id: int) -> Person:
+    """Lock the person's row: their entries' day totals are checked under this lock.
+
+    The person is always the last row a time service locks, so two writers never wait on
+    each other in a cycle.
+    """
+    return Person.objects.select_for_update(of=("self",)).get(pk=person_id)
 
 
-def _facts(*, person: Person, task: Task, work_date: date, hours: Decimal, notes: str,
+def _facts(*, person: Person, task_id: int, work_date: date, hours: Decimal, notes: str,
            entry_pk: int | None = None) -> EntryFacts:
     """Load what the rules need for one entry: three queries."""
     loaded = (
@@ -74,7 +78,7 @@ def _facts(*, person: Person, task: Task, work_date: date, hours: Decimal, notes
         .annotate(has_children=Exists(Task.objects.filter(parent=OuterRef("pk"))),
                   person_on_team=Exists(ProjectMember.objects.filter(
                       project=OuterRef("project_id"), person=person)))
-        .get(pk=task.pk)
+        .get(pk=task_id)
     )
     day_entries = list(TimeEntry.objects.filter(person=person, work_date=work_date)
                        .exclude(pk=entry_pk).values_list("task_id", "hours"))
@@ -104,8 +108,16 @@ def time_entry_create(*, actor: User, person: Person, task: Task, work_date: dat
 
     Raises TimeEntryValidationError (a rule of DOMAIN.md) or PeriodClosedError.
     """
-    person = _lock_person(person)
-    facts = _facts(person=person, task=task, work_date=work_date, hours=hours, notes=notes)
+    return _entry_create(person=person, task=task, work_date=work_date, hours=hours, notes=notes,
+                         is_billable=is_billable)
+
+
+def _entry_create(*, person: Person, task: Task, work_date: date, hours: Decimal, notes: str,
+                  is_billable: bool | None) -> TimeEntry:
+    """The body of `time_entry_create`, for callers already inside a transaction."""
+    person = _lock_person(person.pk)
+    facts = _facts(person=person, task_id=task.pk, work_date=work_date, hours=hours,
+                   notes=notes)
     entry_ensure_valid(facts)
     entry = TimeEntry(person=person, task=facts.task, project=facts.task.project,
                       work_date=work_date, hours=hours, notes=notes,
@@ -123,14 +135,21 @@ def time_entry_update(*, actor: User, entry: TimeEntry, expected_version: str | 
     `expected_version`, PeriodClosedError when the old or the new date is in a closed period.
     """
     values = pick(changes, UPDATABLE)
-    person = _lock_person(entry.person)
     entry = lock_for_change(entry, expected_version=expected_version)
+    return _entry_apply(entry, values)
+
+
+def _entry_apply(entry: TimeEntry, values: dict[str, Any]) -> TimeEntry:
+    """Validate and save `values` on an entry whose row lock the caller holds."""
     _ensure_editable(entry)
-    period_ensure_open(legal_entity_id=entry.project.legal_entity_id, on=entry.work_date)
-    task = values.get("task", entry.task)
-    facts = _facts(person=person, task=task, work_date=values.get("work_date", entry.work_date),
+    person = _lock_person(entry.person_id)
+    facts = _facts(person=person, task_id=values["task"].pk if "task" in values else entry.task_id,
+                   work_date=values.get("work_date", entry.work_date),
                    hours=values.get("hours", entry.hours),
                    notes=values.get("notes", entry.notes), entry_pk=entry.pk)
+    if (facts.work_date, facts.task.project_id) != (entry.work_date, entry.project_id):
+        # Moving an entry out of a month changes that month too: it must be open as well.
+        period_ensure_open(legal_entity_id=entry.project.legal_entity_id, on=entry.work_date)
     entry_ensure_valid(facts)
     requested = values.get("is_billable", entry.is_billable if "task" not in values else None)
     new = {"task": facts.task, "project": facts.task.project, "work_date": facts.work_date,
@@ -167,12 +186,12 @@ def timesheet_cell_save(*, actor: User, person: Person, task: Task, work_date: d
             time_entry_delete(actor=actor, entry=entry)
         return None
     if entry is None:
-        return time_entry_create(actor=actor, person=person, task=task, work_date=work_date,
-                                 hours=hours, notes=notes or "")
+        return _entry_create(person=person, task=task, work_date=work_date, hours=hours,
+                             notes=notes or "", is_billable=None)
     changes: dict[str, Any] = {"hours": hours}
     if notes is not None:
         changes["notes"] = notes
-    return time_entry_update(actor=actor, entry=entry, **changes)
+    return _entry_apply(entry, changes)
 
 
 @transaction.atomic
@@ -220,7 +239,7 @@ def timesheet_copy_previous_week(*, actor: User, person: Person,
     """
     if week_start.weekday() != 0:
         raise TimeEntryValidationError("A week starts on a Monday.", attr="week_start")
-    person = _lock_person(person)
+    person = _lock_person(person.pk)
     previous = TimeEntry.objects.filter(
         person=person, work_date__range=(week_start - timedelta(days=7),
                                          week_start - timedelta(days=1))).order_by("work_date",
@@ -246,13 +265,13 @@ def _elapsed_hours(started_at: Any, now: Any) -> Decimal:
 @transaction.atomic
 def timer_start(*, actor: User, person: Person, task: Task) -> RunningTimer:
     """Start a timer on `task`; a timer already running for the person is stopped and booked."""
-    person = _lock_person(person)
+    person = _lock_person(person.pk)
     if RunningTimer.objects.filter(person=person).exists():
         timer_stop(actor=actor, person=person)
     now = timezone.now()
     today = timezone.localdate(now, ZoneInfo(person.time_zone))
     # The timer adds to the cell, which may already be filled; notes are checked at the stop.
-    facts = _facts(person=person, task=task, work_date=today, hours=HOURS_STEP, notes="-")
+    facts = _facts(person=person, task_id=task.pk, work_date=today, hours=HOURS_STEP, notes="-")
     entry_ensure_valid(replace(facts, cell_taken=False))
     return RunningTimer.objects.create(person=person, task=task, started_at=now)
 
@@ -264,7 +283,7 @@ def timer_stop(*, actor: User, person: Person) -> TimeEntry | None:
     Today is the person's, in their time zone. Raises TimeEntryValidationError when no timer
     runs.
     """
-    person = _lock_person(person)
+    person = _lock_person(person.pk)
     timer = (RunningTimer.objects.select_for_update(of=("self",)).select_related("task")
              .filter(person=person).first())
     if timer is None:

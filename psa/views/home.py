@@ -31,7 +31,8 @@ HOME_PANELS: dict[str, tuple[str, ...]] = {
 
 PanelLoader = Callable[[HttpRequest], object]
 PANEL_LOADERS: dict[str, PanelLoader] = {
-    "my_week": lambda request: None,
+    "my_week": lambda request: pages.home_my_week(actor=request.user,
+                                                  today=timezone.localdate()),
     "my_projects": lambda request: pages.home_my_projects(actor=request.user),
     "managed_projects": lambda request: pages.home_managed_projects(
         actor=request.user, today=timezone.localdate()),

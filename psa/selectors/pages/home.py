@@ -21,8 +21,10 @@ from psa.models import (
     ProjectMember,
 )
 from psa.rules import visible
+from psa.selectors.calendar import capacity_by_day
 from psa.selectors.pages.audit import AuditRow, audit_list, audit_rows
 from psa.selectors.pages.common import perm_flag
+from psa.selectors.timesheet import timesheet_summary, week_start_of
 
 UserLike = User | AnonymousUser
 Choice = tuple[str, str]
@@ -145,3 +147,27 @@ def home_admin_summary(*, actor: UserLike) -> AdminSummary:
         ("Projects", Project.objects.count()),
     ]
     return AdminSummary(counts=counts, recent=audit_rows(audit_list(actor=actor)[:10]))
+
+
+@dataclass(frozen=True)
+class MyWeek:
+    """The signed-in person's current week: hours against capacity and what is still open."""
+
+    week_start: date
+    total: Decimal
+    capacity: Decimal
+    to_submit: int
+    status_counts: dict[str, int]
+
+
+def home_my_week(*, actor: UserLike, today: date) -> MyWeek | None:
+    """This week's hours of the actor's own person (None for a login without a person)."""
+    person = Person.objects.filter(user=actor).first() if actor.is_authenticated else None
+    if person is None:
+        return None
+    start = week_start_of(today)
+    summary = timesheet_summary(person=person, week_start=start)
+    capacity = sum((day.capacity for day in capacity_by_day(
+        person=person, start=start, end=start + timedelta(days=6))), ZERO)
+    return MyWeek(week_start=start, total=summary.total, capacity=capacity,
+                  to_submit=summary.to_submit, status_counts=summary.status_counts)

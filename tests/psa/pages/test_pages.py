@@ -225,13 +225,23 @@ class TestSearch:
 
 @pytest.mark.django_db
 class TestHome:
-    def test_consultant_sees_their_projects_and_the_week_placeholder(self, world_for,
-                                                                      browser_for):
+    def test_consultant_sees_their_projects_and_their_week(self, world_for, browser_for):
+        from django.utils import timezone
+
+        from psa.models import Task
+        from tests.psa.factories import TimeEntryFactory
+
         world = world_for(roles.CONSULTANT)
+        task = Task.objects.create(project=world.own_project, wbs_code="77", name="Build")
+        monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday())
+        TimeEntryFactory(person=world.person, task=task, work_date=monday,
+                         hours=Decimal("6.50"))
 
         html = browser_for(world.person).get(reverse("home")).content.decode()
 
-        assert "Time entry arrives with the timesheet" in html
+        assert "<strong class=\"tabular\">6.50</strong>" in html
+        assert "1 entry still to submit" in html
+        assert reverse("timesheet") in html
         assert world.own_project.code in html
         assert world.other_project.code not in html
 

@@ -574,11 +574,12 @@ def _world_with_rows(sheet: Sheet, rows: int, prefix: str = "BULK") -> None:
 PAGE_QUERIES = 12  # session, user, groups, person, entries, timer, tasks, projects, periods,
 #                    leave, and the two permission look-ups of the navigation
 # Saving a cell: the view's own 6 queries (session, user, groups, person, task, and the week's
-# totals afterwards) plus what timesheet_cell_save needs (locks, rule facts, period, the write,
-# the audit row and two savepoints). Creating and updating differ; neither grows with the data.
+# totals afterwards) plus what timesheet_cell_save needs: its savepoint and release, the cell's
+# row lock, the person's lock, the rule facts (task, day totals, period), the write and the
+# audit row (an update also reads the old row for the audit diff). Neither grows with the data.
 VIEW_QUERIES = 6
-CREATE_QUERIES = VIEW_QUERIES + 11
-UPDATE_QUERIES = VIEW_QUERIES + 17
+CREATE_QUERIES = VIEW_QUERIES + 9
+UPDATE_QUERIES = VIEW_QUERIES + 12
 
 
 @pytest.mark.django_db
