@@ -1,6 +1,5 @@
 """Expenses with receipts, and the per-category expense policy of each legal entity."""
 
-from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -8,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from psa.common.money import currency_field, money_field, rate_field
 from psa.models.base import BaseModel
+from psa.models.workflow import ApprovableWork
 
 
 class ExpenseCategory(models.TextChoices):
@@ -61,28 +61,10 @@ class ExpensePolicy(BaseModel):
         return f"{self.legal_entity_id} {self.category}"
 
 
-class Expense(BaseModel):
+class Expense(ApprovableWork):
     """Money one person spent for one project on one date, with its receipt."""
 
     Category = ExpenseCategory
-
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        SUBMITTED = "submitted", _("Submitted")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
-        INVOICED = "invoiced", _("Invoiced")
-        WRITTEN_OFF = "written_off", _("Written off")
-
-    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
-        Status.DRAFT: frozenset({Status.SUBMITTED}),
-        Status.SUBMITTED: frozenset({Status.APPROVED, Status.REJECTED}),
-        Status.REJECTED: frozenset({Status.SUBMITTED}),
-        Status.APPROVED: frozenset({Status.INVOICED, Status.WRITTEN_OFF, Status.DRAFT}),
-        Status.INVOICED: frozenset(),
-        Status.WRITTEN_OFF: frozenset(),
-    }
-    EDITABLE_STATES: ClassVar[tuple[str, ...]] = (Status.DRAFT, Status.REJECTED)
 
     person = models.ForeignKey("psa.Person", on_delete=models.PROTECT, related_name="expenses")
     project = models.ForeignKey("psa.Project", on_delete=models.PROTECT, related_name="expenses")
@@ -103,15 +85,6 @@ class Expense(BaseModel):
     receipt_content_type = models.CharField(max_length=40, blank=True)
     is_over_policy = models.BooleanField(default=False)
     justification = models.TextField(blank=True)
-    status = models.CharField(max_length=12, choices=Status, default=Status.DRAFT, db_index=True)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
-    rejected_at = models.DateTimeField(null=True, blank=True)
-    rejected_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
-    rejection_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["person", "expense_date", "id"]
@@ -134,9 +107,3 @@ class Expense(BaseModel):
     def __str__(self) -> str:
         return f"{self.person_id} {self.expense_date} {self.category} {self.amount} {self.currency}"
 
-    def can_transition_to(self, target: str) -> bool:
-        return target in self.TRANSITIONS[self.status]
-
-    @property
-    def is_editable(self) -> bool:
-        return self.status in self.EDITABLE_STATES

@@ -1,7 +1,6 @@
 """Time entries, running timers and approved time off."""
 
 from decimal import Decimal
-from typing import ClassVar
 
 from django.db import models
 from django.db.models import F, Q
@@ -9,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from psa.common.money import currency_field, rate_field
 from psa.models.base import BaseModel
+from psa.models.workflow import ApprovableWork
 
 HOURS_STEP = Decimal("0.25")
 MAX_HOURS_PER_DAY = Decimal("24")
@@ -22,27 +22,8 @@ class TimeEntryQuerySet(models.QuerySet):
         return self.filter(status=TimeEntry.Status.APPROVED)
 
 
-class TimeEntry(BaseModel):
+class TimeEntry(ApprovableWork):
     """Hours one person worked on one task on one work date (one grid cell)."""
-
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        SUBMITTED = "submitted", _("Submitted")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
-        INVOICED = "invoiced", _("Invoiced")
-        WRITTEN_OFF = "written_off", _("Written off")
-
-    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
-        Status.DRAFT: frozenset({Status.SUBMITTED}),
-        Status.SUBMITTED: frozenset({Status.APPROVED, Status.REJECTED}),
-        Status.REJECTED: frozenset({Status.SUBMITTED}),
-        # finance reopen (approved → draft) is privileged: psa.reopen_timeentry
-        Status.APPROVED: frozenset({Status.INVOICED, Status.WRITTEN_OFF, Status.DRAFT}),
-        Status.INVOICED: frozenset(),
-        Status.WRITTEN_OFF: frozenset(),
-    }
-    EDITABLE_STATES: ClassVar[tuple[str, ...]] = (Status.DRAFT, Status.REJECTED)
 
     person = models.ForeignKey("psa.Person", on_delete=models.PROTECT, related_name="time_entries")
     project = models.ForeignKey("psa.Project", on_delete=models.PROTECT,
@@ -52,21 +33,12 @@ class TimeEntry(BaseModel):
     hours = models.DecimalField(max_digits=5, decimal_places=2)
     is_billable = models.BooleanField(default=True)
     notes = models.TextField(blank=True)
-    status = models.CharField(max_length=12, choices=Status, default=Status.DRAFT, db_index=True)
     # Frozen at approval from the rate resolution service (DOMAIN.md).
     bill_rate = rate_field(null=True, blank=True)
     bill_currency = currency_field(blank=True)
     rate_source = models.CharField(max_length=20, blank=True)
     cost_rate = rate_field(null=True, blank=True)
     cost_currency = currency_field(blank=True)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
-    rejected_at = models.DateTimeField(null=True, blank=True)
-    rejected_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
-    rejection_reason = models.TextField(blank=True)
 
     objects = TimeEntryQuerySet.as_manager()
 
@@ -93,12 +65,6 @@ class TimeEntry(BaseModel):
     def __str__(self) -> str:
         return f"{self.person_id} {self.work_date} {self.hours} h"
 
-    def can_transition_to(self, target: str) -> bool:
-        return target in self.TRANSITIONS[self.status]
-
-    @property
-    def is_editable(self) -> bool:
-        return self.status in self.EDITABLE_STATES
 
 
 class RunningTimer(models.Model):
