@@ -10,32 +10,14 @@ ORM, permissions and templates cost on top of reading the data.
 """
 
 import argparse
-import os
-import statistics
-import sys
-import time
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psa.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    CaptureQueriesContext,
-    setup_test_environment,
-    teardown_test_environment,
-)
-from django.urls import reverse  # noqa: E402
+import harness  # sets Django up; first
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 PROJECTS = 500
 TASKS = 200
@@ -109,16 +91,6 @@ def floor_page(project_id: int) -> None:
             cursor.fetchall()
 
 
-def timed(action: Callable[[], object], repetitions: int) -> list[float]:
-    for _ in range(3):  # warm caches, templates and the connection
-        action()
-    samples = []
-    for _ in range(repetitions):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
 
 def get_ok(browser: Client, url: str) -> Callable[[], None]:
     def fetch() -> None:
@@ -129,22 +101,13 @@ def get_ok(browser: Client, url: str) -> Callable[[], None]:
     return fetch
 
 
-def queries(action: Callable[[], object]) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        action()
-    return len(captured)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repetitions", type=int, default=30)
     args = parser.parse_args()
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with harness.throwaway_database():
         world = seed()
         project = world["project"]
         cases = []
@@ -156,19 +119,7 @@ def main() -> None:
             cases.append((f"project page ({who}, {TASKS} tasks)",
                           get_ok(browser, reverse("project-detail", args=[project.pk])),
                           lambda: floor_page(project.pk)))
-
-        print(f"{connection.vendor}, {args.repetitions} repetitions, median (p90) in ms")
-        print(f"{'page':<40}{'server ms':>16}{'floor ms':>12}{'ratio':>8}{'queries':>9}")
-        for label, page, floor in cases:
-            page_ms = timed(page, args.repetitions)
-            floor_ms = timed(floor, args.repetitions)
-            median, p90 = statistics.median(page_ms), statistics.quantiles(page_ms, n=10)[-1]
-            floor_median = statistics.median(floor_ms)
-            print(f"{label:<40}{median:>8.2f} ({p90:>5.1f}){floor_median:>12.3f}"
-                  f"{median / floor_median:>8.1f}{queries(page):>9}")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
+        harness.report(cases, args.repetitions, heading="page")
 
 
 if __name__ == "__main__":

@@ -12,29 +12,15 @@ count of one request.
 """
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psa.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    CaptureQueriesContext,
-    setup_test_environment,
-    teardown_test_environment,
-)
-from django.utils import timezone  # noqa: E402
+import harness  # sets Django up; first
+from django.conf import settings
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 ENTRIES = 1000
 BUDGET_RATIO = 5.0
@@ -115,12 +101,8 @@ def main() -> None:
     parser.add_argument("--repetitions", type=int, default=10)
     args = parser.parse_args()
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with harness.throwaway_database():
         world = seed()
         post_bulk(world)  # warm up: imports, caches, the connection
         clean()
@@ -144,9 +126,6 @@ def main() -> None:
         print(f"ratio         {ratio:9.1f} x  (budget {BUDGET_RATIO:.0f} x: "
               f"{'OK' if ratio <= BUDGET_RATIO else 'OVER'})")
         print(f"queries       {len(captured):9d}    ({inserts} of them INSERTs)")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
 
 
 if __name__ == "__main__":

@@ -11,33 +11,15 @@ same cell with one UPDATE plus the totals SELECT.
 """
 
 import argparse
-import os
-import statistics
-import sys
-import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import cycle
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psa.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    CaptureQueriesContext,
-    setup_test_environment,
-    teardown_test_environment,
-)
-from django.urls import reverse  # noqa: E402
+import harness  # sets Django up; first
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 PROJECTS, TASKS_PER_PROJECT = 8, 5
 MON = date(2026, 11, 16)
@@ -111,21 +93,6 @@ def floor_save(person_id: int, task_id: int, values: cycle) -> Callable[[], None
     return write
 
 
-def timed(action: Callable[[], object], repetitions: int) -> list[float]:
-    for _ in range(3):  # warm caches, templates and the connection
-        action()
-    samples = []
-    for _ in range(repetitions):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
-
-def queries(action: Callable[[], object]) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        action()
-    return len(captured)
 
 
 def main() -> None:
@@ -133,11 +100,7 @@ def main() -> None:
     parser.add_argument("--repetitions", type=int, default=30)
     args = parser.parse_args()
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with harness.throwaway_database():
         world = seed()
         browser = Client()
         browser.force_login(world["user"])
@@ -161,18 +124,7 @@ def main() -> None:
             ("one cell save (update)", save,
              floor_save(person.pk, task.pk, cycle([Decimal("7.50"), Decimal("8.00")]))),
         ]
-        print(f"{connection.vendor}, {args.repetitions} repetitions, median (p90) in ms")
-        print(f"{'action':<40}{'server ms':>16}{'floor ms':>12}{'ratio':>8}{'queries':>9}")
-        for label, action, floor in cases:
-            action_ms = timed(action, args.repetitions)
-            floor_ms = timed(floor, args.repetitions)
-            median, p90 = statistics.median(action_ms), statistics.quantiles(action_ms, n=10)[-1]
-            floor_median = statistics.median(floor_ms)
-            print(f"{label:<40}{median:>8.2f} ({p90:>5.1f}){floor_median:>12.3f}"
-                  f"{median / floor_median:>8.1f}{queries(action):>9}")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
+        harness.report(cases, args.repetitions)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ of rows (asserted in tests/psa/pages/test_timesheet.py):
 4. approved time off (capacity, through `capacity_by_day`);
 5. the running timer;
 6. the closed months of the person's legal entity.
+
+A cell's HTML is drawn by `cell_html` (for the page and for the autosave answer alike): with
+280 cells on a 40-row week, template includes per cell were most of the page's time.
 """
 
 import re
@@ -19,9 +22,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cached_property, lru_cache
+from html import escape
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
+from django.utils.formats import localize
+from django.utils.functional import Promise
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString
 
 from psa.models import Person, Project, ProjectMember, RunningTimer, Task, TimeEntry
 from psa.selectors.calendar import CalendarDay, capacity_by_day
@@ -156,60 +165,65 @@ class Cell:
     saved: bool = False  # just saved by this request
     off: bool = False  # a holiday, leave or outside employment: the column is shaded
 
-    @cached_property
+    @cached_property  # Row totals and the cell's text both read it
     def hours(self) -> Decimal | None:
         return self.entry.hours if self.entry else None
 
-    @cached_property
+    @property
     def saved_text(self) -> str:
         return format_hours(self.hours)
 
-    @cached_property
+    @property
     def value(self) -> str:
         return self.typed if self.typed is not None else self.saved_text
 
-    @cached_property
+    @property
     def status(self) -> str:
         return self.entry.status if self.entry else "empty"
 
-    @cached_property
+    @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, "")
 
-    @cached_property
+    @property
     def notes(self) -> str:
         if self.typed_notes is not None:
             return self.typed_notes
         return self.entry.notes if self.entry else ""
 
-    @cached_property
+    @property
     def reason(self) -> str:
         if self.entry and self.entry.status == TimeEntry.Status.REJECTED:
             return self.entry.rejection_reason
         return ""
 
-    @cached_property
+    @property
     def read_only_note(self) -> str:
         if self.entry and self.entry.status in READ_ONLY_NOTE:
             return READ_ONLY_NOTE[self.entry.status]
         return self.lock_reason
 
-    @cached_property
+    @property
     def label(self) -> str:
         return f"{self.task.project.code} {self.task.name}, {day_label(self.day)}"
 
-    @cached_property
+    @property
     def key(self) -> str:
         return f"{self.task.pk}-{self.day:%Y%m%d}"
 
-    @cached_property
+    @property
     def ymd(self) -> str:
         return self.day.isoformat()
 
-    @cached_property
+    @property
     def url(self) -> str:
         """Where the cell autosaves (the URL is built once, then filled per cell)."""
         return cell_url(self.task.pk, self.ymd)
+
+    @property
+    def html(self) -> SafeString:
+        """The cell's `<td>` as the grid draws it (see `cell_html`)."""
+        return cell_html(self)
 
 
 @lru_cache(maxsize=1)
@@ -219,6 +233,81 @@ def _cell_url_pattern() -> str:
 
 def cell_url(task_id: int, ymd: str) -> str:
     return _cell_url_pattern().format(task=task_id, day=ymd)
+
+
+def _text(value: object) -> str:
+    """A value escaped as the template engine prints `{{ value }}` (safe strings stay as they
+    are, lazy translations are resolved in the active language)."""
+    if value.__class__ is str:
+        return escape(value) if value else ""
+    return conditional_escape(value if isinstance(value, str | Promise) else str(value))
+
+
+def cell_html(cell: Cell, totals: "WeekTotals | None" = None) -> SafeString:
+    """The HTML of one grid cell; `totals` adds the changed totals out of band (HTMX).
+
+    The week page (280 cells for 40 rows) and the autosave answer both draw a cell with this
+    one function, so a saved cell is swapped in exactly as the page drew it. It is Python rather
+    than a template include because the page is dominated by its cells (bench/README.md): every
+    value is escaped as the template engine would escape it. static/js/timesheet.js relies on
+    the ids, classes and data attributes.
+    """
+    k = cell.key
+    raw_status = cell.status
+    status = _text(raw_status)
+    notes = cell.notes
+    error = cell.error
+    editable = cell.editable
+    saved = cell.saved
+    label = _text(cell.label)
+    status_label = str(cell.status_label)
+    reason = cell.reason
+    classes = (f"ts-cell d{cell.col} st-{status}"
+               f"{' has-note' if notes else ''}{' has-error' if error else ''}"
+               f"{'' if editable else ' is-locked'}{' is-saved' if saved and not error else ''}"
+               f"{' is-off' if cell.off else ''}")
+    state = "error" if error else "saved" if saved else "idle"
+    if editable:
+        input_end = (f' hx-post="{_text(cell.url)}" hx-trigger="change" hx-target="#cell-{k}"'
+                     f' hx-swap="outerHTML" hx-include="#cell-{k}" hx-sync="this:queue last"')
+    else:
+        input_end = ' readonly aria-readonly="true"'
+    if error:
+        input_end += ' aria-invalid="true"'
+        state_html = f'<span class="ts-error">{_text(error)}</span>'
+    elif saved:
+        state_html = '<span class="ts-saved">saved ✓</span>'
+    else:
+        state_html = ""
+    if cell.entry and raw_status != "draft":
+        state_html += f'<span class="ts-tag">{_text(status_label.lower())}</span>'
+        if reason:
+            state_html += f'<span class="visually-hidden">: {_text(reason)}</span>'
+    if notes:
+        state_html += '<span class="visually-hidden">Has a note.</span>'
+    return SafeString(
+        f'<td id="cell-{k}" class="{classes}" data-col="{cell.col}" data-label="{label}"'
+        f' data-status="{_text(status_label)}" data-reason="{_text(reason)}"'
+        f' data-lock="{_text(cell.read_only_note)}" data-state="{state}">\n'
+        f'  <input type="text" inputmode="decimal" name="hours" id="h-{k}" class="ts-hours"'
+        f' value="{_text(cell.value)}" data-saved="{_text(cell.saved_text)}" autocomplete="off"'
+        f' spellcheck="false" maxlength="20" aria-label="{label}" aria-describedby="s-{k}"'
+        f'{input_end}>\n'
+        f'  <input type="hidden" name="notes" value="{_text(notes)}">\n'
+        f'  <span class="ts-state" id="s-{k}">{state_html}</span>\n'
+        f'  {totals_html(totals) if totals else ""}\n'
+        f'</td>\n')
+
+
+def totals_html(totals: "WeekTotals") -> str:
+    """The row, day and week totals a saved cell changed, swapped in out of band (HTMX)."""
+    row_total = floatformat(totals.row_total, 2) if totals.row_total else ""
+    return (f'<span id="row-total-{_text(localize(totals.task_id))}" hx-swap-oob="true">'
+            f'{row_total}</span>'
+            f'<span id="day-total-{_text(localize(totals.col))}" hx-swap-oob="true">'
+            f'{floatformat(totals.day_total, 2)}</span>'
+            f'<span id="week-total" hx-swap-oob="true">{floatformat(totals.week_total, 2)}'
+            f'</span>')
 
 
 @dataclass(frozen=True)
@@ -234,6 +323,11 @@ class Row:
     @property
     def is_billable(self) -> bool:
         return self.task.is_billable
+
+    @property
+    def cells_html(self) -> SafeString:
+        """The row's seven cells, drawn by `cell_html`."""
+        return SafeString("".join([cell.html for cell in self.cells]))
 
 
 @dataclass

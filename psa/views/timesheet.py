@@ -12,7 +12,6 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
@@ -21,7 +20,10 @@ from psa.common.errors import DomainError
 from psa.common.permissions import RequiredPermsMixin
 from psa.models import Person, Task
 from psa.selectors.timesheet import (
+    Cell,
     HoursParseError,
+    WeekTotals,
+    cell_html,
     day_label,
     format_hours,
     parse_hours,
@@ -73,11 +75,12 @@ def week_url(week_start: date) -> str:
     return f"{reverse('timesheet')}?week={week_start.isoformat()}"
 
 
-def cell_response(context: dict[str, object], status: int = 200) -> HttpResponse:
-    """A cell partial, rendered without the page's context processors (no navigation queries:
-    a cell has no form needing the CSRF token, HTMX sends it in a header)."""
-    return HttpResponse(render_to_string("psa/partials/_timesheet_cell.html", context),
-                        status=status)
+def cell_response(cell: Cell, totals: WeekTotals | None = None,
+                  status: int = 200) -> HttpResponse:
+    """One cell for HTMX to swap in, drawn by the same `cell_html` as the page's cells (so it
+    needs no template, context processors or navigation queries; a cell has no form needing
+    the CSRF token, HTMX sends it in a header)."""
+    return HttpResponse(cell_html(cell, totals), status=status)
 
 
 class TimesheetMixin(RequiredPermsMixin):
@@ -148,14 +151,14 @@ class TimesheetCellView(TimesheetMixin, View):
             return self.error(person, task, work_date, typed, exc.detail, exc.http_status)
         cell = timesheet_cell(person=person, task=task, day=work_date, entry=entry, saved=True)
         totals = timesheet_totals(person=person, task_id=task.pk, day=work_date)
-        return cell_response({"cell": cell, "totals": totals})
+        return cell_response(cell, totals)
 
     def error(self, person: Person, task: Task, work_date: date, typed: str, message: str,
               status: int) -> HttpResponse:
         """The cell with the error beside it and the typed value kept for a retry."""
         cell = timesheet_cell(person=person, task=task, day=work_date, fetch=True, typed=typed,
                               typed_notes=self.request.POST.get("notes"), error=message)
-        return cell_response({"cell": cell}, status=status)
+        return cell_response(cell, status=status)
 
 
 class TimesheetTaskSearchView(TimesheetMixin, View):
@@ -188,7 +191,7 @@ class TimesheetRowView(TimesheetMixin, View):
         if row is None:
             raise Http404("No such task on your projects.")
         return render(request, "psa/partials/_timesheet_row.html",
-                      {"row": row, "week_start": week_start})
+                      {"rows": [row], "week_start": week_start})
 
 
 class TimesheetCopyView(TimesheetMixin, View):
