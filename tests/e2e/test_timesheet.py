@@ -3,7 +3,7 @@ saved state, submits; a manager rejects a day with a reason; the consultant fixe
 resubmits; the manager approves. Screenshots at 1280 and 360 px go to test-artifacts/.
 
 Same launch options as tests/e2e/test_shell.py (Debian's Chromium, never `playwright install`).
-The manager's side uses the approval services directly (the approvals page is its own test).
+The manager works in a second browser context (their own session) on /approvals/.
 """
 
 import re
@@ -15,7 +15,6 @@ from playwright.sync_api import expect
 
 from psa import roles
 from psa.models import TimeEntry
-from psa.services.time_entries import time_entries_approve, time_entries_reject
 from tests.e2e.test_shell import PASSWORD, PHONE, _artifacts, _no_horizontal_overflow, browser
 from tests.psa.factories import (
     ClientFactory,
@@ -79,6 +78,52 @@ def _sign_in(page, base: str, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/")
+
+
+def _manager_page(browser, base: str, manager, failed: list, errors: list):
+    """The manager's own browser context and page, signed in, on /approvals/."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 500 else None)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _sign_in(page, base, manager.user.username)
+    page.goto(f"{base}/approvals/")
+    expect(page.get_by_role("heading", name="Approvals")).to_be_visible()
+    return page
+
+
+def _week_group(page, person):
+    """The row of the person's week on /approvals/."""
+    table = page.get_by_role("table", name="Waiting for your approval, by person and week")
+    return table.locator("tr.approval-group", has_text=person.full_name)
+
+
+def _expand(page, group, label: str) -> None:
+    """Open a week's items (HTMX loads them once) and wait for them."""
+    button = group.locator("button[aria-controls]")  # its name changes to "Hide items"
+    expect(button).to_have_text(label)
+    button.click()
+    expect(button).to_have_attribute("aria-expanded", "true")
+    expect(button).to_have_text("Hide items")
+    items = page.locator(f"#{button.get_attribute('aria-controls')}")
+    expect(items).to_be_visible()
+    expect(items.locator("input[name=items]").first).to_be_visible()
+
+
+def _approvals_screenshots(page, out, name: str, *, expanded: bool) -> None:
+    """/approvals/ at 1280 and 360 px: no sideways scrolling on a phone, and a collapsed
+    week shows no (empty) items card."""
+    items = page.locator("tr.approval-items").first
+    page.screenshot(path=str(out / f"{name}-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    _no_horizontal_overflow(page)
+    if expanded:
+        expect(items).to_be_visible()
+    else:
+        expect(items).to_be_hidden()
+    page.screenshot(path=str(out / f"{name}-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def _cell(page, task, offset: int):
@@ -198,11 +243,33 @@ def test_consultant_fills_submits_fixes_and_gets_approved(live_server, browser):
     expect(monday).to_have_attribute("aria-readonly", "true")
     expect(_cell(page, workshops, 0)).to_contain_text("submitted")
 
-    # The manager rejects Tuesday with a reason (approvals service).
-    manager = world["manager"].user
-    tuesday = list(TimeEntry.objects.filter(person=world["consultant"],
-                                            work_date=MON + timedelta(days=1)))
-    time_entries_reject(actor=manager, entries=tuesday, reason=REASON)
+    # The manager signs in (their own browser context) and rejects Tuesday on /approvals/.
+    manager_page = _manager_page(browser, live_server.url, world["manager"], failed, errors)
+    group = _week_group(manager_page, world["consultant"])
+    expect(group).to_contain_text("39.50")
+    expect(group).to_contain_text("16 Nov 2026 \u2013 22 Nov")
+    _approvals_screenshots(manager_page, out, "approvals", expanded=False)
+    _expand(manager_page, group, "Show 8 entries")
+    _approvals_screenshots(manager_page, out, "approvals-expanded", expanded=True)
+    items = manager_page.get_by_role(
+        "table", name="Time of Casey Lee, week of 16 Nov 2026")
+    tuesday_box = items.get_by_label("Select 7.50 h on Tue 17 Nov")
+    tuesday_box.check()
+    expect(manager_page.locator("#approval-selected")).to_have_text("1 item selected")
+    expect(items.locator("input[type=checkbox]:checked")).to_have_count(1)
+    manager_page.get_by_label("Reason (required to reject; the person sees it)").fill(REASON)
+    manager_page.get_by_role("button", name="Reject selected").click()
+    expect(manager_page.get_by_text("Rejected 1 time entry. The people were told why.")
+           ).to_be_visible()
+    group = _week_group(manager_page, world["consultant"])
+    expect(group).to_contain_text("32.00")  # 39.50 h less Tuesday's 7.50 h
+    expect(group.get_by_role("button", name="Show 7 entries")).to_be_visible()
+    tuesday = TimeEntry.objects.get(person=world["consultant"], work_date=MON + timedelta(days=1))
+    assert tuesday.status == TimeEntry.Status.REJECTED
+    assert tuesday.rejection_reason == REASON
+    assert tuesday.rejected_by == world["manager"].user
+    assert TimeEntry.objects.filter(person=world["consultant"],
+                                    status=TimeEntry.Status.SUBMITTED).count() == 7
 
     page.reload()
     rejected = _cell(page, workshops, 1)
@@ -221,11 +288,30 @@ def test_consultant_fills_submits_fixes_and_gets_approved(live_server, browser):
     page.get_by_role("button", name="Submit week").click()
     expect(page.get_by_text("Submitted 1 entries (6.00 h) for approval.")).to_be_visible()
 
-    # The manager approves everything (approvals service); the consultant sees it approved.
-    submitted = list(TimeEntry.objects.filter(person=world["consultant"],
-                                              status=TimeEntry.Status.SUBMITTED))
-    assert len(submitted) == 8
-    time_entries_approve(actor=manager, entries=submitted)
+    # The manager selects the whole week on /approvals/ and approves it.
+    manager_page.reload()
+    group = _week_group(manager_page, world["consultant"])
+    expect(group).to_contain_text("38.00")
+    group.get_by_label("Select Casey Lee, week of 16 Nov 2026").check()
+    expect(manager_page.locator("#approval-selected")).to_have_text("8 items selected")
+    manager_page.get_by_role("button", name="Approve selected").click()
+    expect(manager_page.get_by_text("Approved 8 time entries.")).to_be_visible()
+    expect(manager_page.get_by_text("Nothing waits for your approval.").first).to_be_visible()
+    entries = list(TimeEntry.objects.filter(person=world["consultant"], work_date__gte=MON,
+                                            work_date__lt=MON + timedelta(days=7)))
+    assert len(entries) == 8
+    for entry in entries:
+        assert entry.status == TimeEntry.Status.APPROVED, entry
+        assert entry.approved_by == world["manager"].user
+        assert entry.cost_rate == Decimal("80.0000") and entry.cost_currency == "USD"
+        if entry.is_billable:  # priced from the standard rate card
+            assert (entry.bill_rate, entry.bill_currency) == (Decimal("150.0000"), "USD")
+            assert entry.rate_source
+        else:
+            assert entry.bill_rate is None
+    assert sum(e.is_billable for e in entries) == 5  # workshops Mon-Thu and cut-over Mon
+    manager_page.context.close()
+
     page.reload()
     expect(page.locator("td.ts-cell.st-approved")).to_have_count(8)
     expect(page.locator(".badge-approved").first).to_contain_text("Approved")
