@@ -53,6 +53,20 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def _waiting_line(groups: list) -> str:
+    """"3 weeks waiting · 96.50 h · 2 expenses", leaving out what is not there."""
+    if not groups:
+        return "Nothing waits for your approval."
+    hours = sum((g.hours for g in groups), start=0)
+    expenses = sum(len(g.expense_ids) for g in groups)
+    parts = [f"{_plural(len(groups), 'week')} waiting"]
+    if hours:
+        parts.append(f"{hours:.2f} h")
+    if expenses:
+        parts.append(_plural(expenses, "expense"))
+    return " · ".join(parts)
+
+
 def outcome_sentence(outcome: ApprovalOutcome, verb: str) -> str:
     parts = []
     if outcome.time_entries:
@@ -78,12 +92,9 @@ class ApprovalListView(ApproverRequiredMixin, View):
             tokens = group_tokens(group)
             rows.append({"group": group, "tokens": tokens,
                          "checked": bool(tokens) and set(tokens.split()) <= selected})
-        hours = sum((g.hours for g in groups), start=0)
         context = {
             "title": "Approvals",
-            "context_line": (f"{_plural(len(groups), 'week')} waiting · {hours:.2f} h · "
-                             f"{_plural(sum(len(g.expense_ids) for g in groups), 'expense')}"
-                             if groups else "Nothing waits for your approval."),
+            "context_line": _waiting_line(groups),
             "rows": rows,
             "error": error,
             "reason_error": error if error is not None and error.attr == "reason" else None,

@@ -203,3 +203,15 @@ def test_items_outside_the_scope_are_refused(browser_for):
     assert response.status_code == 404
     foreign.refresh_from_db()
     assert foreign.status == "submitted"
+
+
+def test_waiting_line_leaves_out_what_is_not_there():
+    from types import SimpleNamespace
+
+    from psa.views.approvals import _waiting_line
+
+    expense_only = SimpleNamespace(hours=0, expense_ids=[7])
+    timed = SimpleNamespace(hours=Decimal("8.50"), expense_ids=[])
+    assert _waiting_line([]) == "Nothing waits for your approval."
+    assert _waiting_line([expense_only]) == "1 week waiting · 1 expense"
+    assert _waiting_line([expense_only, timed]) == "2 weeks waiting · 8.50 h · 1 expense"
