@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from psa.common.money import ZERO, quantize
-from psa.models import Milestone, Project, Task
+from psa.models import Expense, Milestone, Project, Task, TimeEntry
 from psa.rules import visible
 
 UserLike = User | AnonymousUser
@@ -33,10 +34,13 @@ def milestone_list(*, actor: UserLike) -> QuerySet[Milestone]:
 class ProjectFinancials:
     """A project's budget against actuals, in the project's currency.
 
-    Actual hours and cost come from approved time and expenses, which arrive with the time
-    issue; until then they are zero. Revenue is what the revenue runs recognised (zero until
-    the revenue issue). Billed and unbilled count milestones: invoiced ones are billed, and
-    billable but not yet invoiced ones (accepted, or completed without acceptance) unbilled.
+    Actual hours are approved time (approved, invoiced or written off); actual cost is that
+    time at its frozen cost rate plus approved expenses at cost (DOMAIN.md: project cost). Cost
+    frozen in another currency than the project's (a UK consultant on a US project) is kept
+    apart in `other_currency_costs` rather than converted at a guessed rate. Revenue is what
+    the revenue runs recognised (zero until the revenue issue). Billed and unbilled count
+    milestones: invoiced ones are billed, and billable but not yet invoiced ones (accepted, or
+    completed without acceptance) unbilled.
     """
 
     project_id: int
@@ -56,6 +60,42 @@ class ProjectFinancials:
     margin_percent: Decimal | None
     billed_amount: Decimal
     unbilled_amount: Decimal
+    other_currency_costs: dict[str, Decimal]
+
+
+# Time and expenses count as actuals once approved, and stay so when billed or written off.
+ACTUAL_STATES = (TimeEntry.Status.APPROVED, TimeEntry.Status.INVOICED,
+                 TimeEntry.Status.WRITTEN_OFF)
+# hours (2 places) x rate (4 places) is exact at 6 places: no double rounding before quantize.
+EXACT_PRODUCT = DecimalField(max_digits=24, decimal_places=6)
+
+
+def actual_hours_subquery() -> Coalesce:
+    """Approved hours of the outer project, for annotating a project queryset in one query."""
+    hours = (TimeEntry.objects.filter(project=OuterRef("pk"), status__in=ACTUAL_STATES)
+             .order_by().values("project").annotate(total=Sum("hours")).values("total"))
+    return Coalesce(Subquery(hours), Value(Decimal("0.00")),
+                    output_field=DecimalField(max_digits=12, decimal_places=2))
+
+
+def project_actuals(*, project: Project) -> tuple[Decimal, Decimal, dict[str, Decimal]]:
+    """(approved hours, cost in the project currency, cost in other currencies): two queries."""
+    hours = ZERO
+    cost_by_currency: dict[str, Decimal] = {}
+    time = (TimeEntry.objects.filter(project=project, status__in=ACTUAL_STATES).order_by()
+            .values("cost_currency")
+            .annotate(total_hours=Sum("hours"),
+                      total_cost=Sum(F("hours") * F("cost_rate"), output_field=EXACT_PRODUCT)))
+    for row in time:
+        hours += row["total_hours"] or ZERO
+        currency = row["cost_currency"] or project.currency
+        cost_by_currency[currency] = (cost_by_currency.get(currency, ZERO)
+                                      + (row["total_cost"] or ZERO))
+    expenses = Expense.objects.filter(project=project, status__in=ACTUAL_STATES).aggregate(
+        total=Sum("project_amount"))["total"] or ZERO
+    own = quantize(cost_by_currency.pop(project.currency, ZERO) + expenses, project.currency)
+    others = {code: quantize(amount, code) for code, amount in sorted(cost_by_currency.items())}
+    return hours, own, others
 
 
 def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -73,8 +113,7 @@ def project_financials(*, project: Project) -> ProjectFinancials:
     sums = Milestone.objects.filter(project=project).aggregate(
         billed=Sum("amount", filter=Q(status=Milestone.Status.INVOICED)),
         unbilled=Sum("amount", filter=billable))
-    actual_hours = Decimal("0.00")  # TODO(#3): approved time entries
-    actual_cost = ZERO  # TODO(#3): frozen cost of approved time and expenses
+    actual_hours, actual_cost, other_costs = project_actuals(project=project)
     revenue = ZERO  # TODO(#7): recognised revenue of the project's contract
     cost = actual_cost
     margin = quantize(revenue - cost, currency)
@@ -96,4 +135,5 @@ def project_financials(*, project: Project) -> ProjectFinancials:
         margin_percent=_percent(margin, revenue),
         billed_amount=quantize(sums["billed"] or ZERO, currency),
         unbilled_amount=quantize(sums["unbilled"] or ZERO, currency),
+        other_currency_costs=other_costs,
     )

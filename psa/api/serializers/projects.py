@@ -107,6 +107,9 @@ class ProjectFinancialsOutputSerializer(serializers.Serializer):
     margin_percent = serializers.DecimalField(max_digits=9, decimal_places=2, allow_null=True)
     billed_amount = money()
     unbilled_amount = money()
+    other_currency_costs = serializers.DictField(
+        child=serializers.DecimalField(max_digits=14, decimal_places=2),
+        help_text="Cost frozen in currencies other than the project's, per currency code.")
 
 
 class TaskOutputSerializer(OutputSerializer):

@@ -19,6 +19,7 @@ from psa.models import (
 )
 from psa.rules import scope, visible
 from psa.selectors.pages.common import perm_flag
+from psa.selectors.projects import project_actuals
 
 UserLike = User | AnonymousUser
 Choice = tuple[str, str]
@@ -49,6 +50,17 @@ class ProjectPage:
     task_budget_hours: Decimal
     milestone_total: Decimal
     linkable_people: frozenset[int]  # people (manager, team) whose page the actor may open
+    actual_hours: Decimal
+    actual_cost: Decimal  # in the project's currency; only shown with the financials permission
+    other_currency_costs: dict[str, Decimal]
+
+    @property
+    def remaining_hours(self) -> Decimal:
+        return self.project.budget_hours - self.actual_hours
+
+    @property
+    def remaining_cost(self) -> Decimal:
+        return self.project.budget_cost_amount - self.actual_cost
 
 
 def wbs_tree(tasks: list[Task]) -> list[TaskRow]:
@@ -90,6 +102,7 @@ def project_page(*, actor: UserLike, pk: int) -> ProjectPage:
     rows = wbs_tree(tasks)
     people = {project.manager_id, *(member.person_id for member in team)}
     linkable = visible(Person.objects.filter(pk__in=people), actor, "psa.view_person")
+    actual_hours, actual_cost, other_costs = project_actuals(project=project)
     return ProjectPage(
         project=project,
         can_see_financials=bool(project.can_see_financials),
@@ -101,6 +114,9 @@ def project_page(*, actor: UserLike, pk: int) -> ProjectPage:
                               ZERO),
         milestone_total=sum((m.amount for m in milestones), ZERO),
         linkable_people=frozenset(linkable.values_list("pk", flat=True)),
+        actual_hours=actual_hours,
+        actual_cost=actual_cost,
+        other_currency_costs=other_costs,
     )
 
 

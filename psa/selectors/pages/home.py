@@ -24,6 +24,7 @@ from psa.rules import visible
 from psa.selectors.calendar import capacity_by_day
 from psa.selectors.pages.audit import AuditRow, audit_list, audit_rows
 from psa.selectors.pages.common import perm_flag
+from psa.selectors.projects import actual_hours_subquery
 from psa.selectors.timesheet import timesheet_summary, week_start_of
 
 UserLike = User | AnonymousUser
@@ -62,7 +63,8 @@ def home_managed_projects(*, actor: UserLike, today: date, horizon_days: int = 3
     return ManagedProjects(
         projects=list(projects.select_related("client")
                       .annotate(can_see_financials=perm_flag(
-                          actor, "psa.view_project_financials", Project))
+                          actor, "psa.view_project_financials", Project),
+                                actual_hours=actual_hours_subquery())
                       .order_by("code")[:50]),
         milestones_due=list(milestones[:20]),
         horizon_days=horizon_days,

@@ -1,10 +1,20 @@
 """The delivery core's resources: create, change, nested rows, transitions, financials."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from psa.models import ChangeOrder, Milestone, OutboxEvent, Project, RateCard, RateCardLine, Task
+from psa.models import (
+    ChangeOrder,
+    Milestone,
+    OutboxEvent,
+    Project,
+    RateCard,
+    RateCardLine,
+    Task,
+    TimeEntry,
+)
 from tests.psa.api.helpers import error_attrs, error_codes
 from tests.psa.factories import (
     ClientFactory,
@@ -173,6 +183,34 @@ class TestProjects:
         assert body["billed_amount"] == "1000.00"
         assert body["unbilled_amount"] == "250.50"
         assert body["margin_percent"] is None
+
+    def test_financials_count_approved_time_and_expenses(self, finance, token_client):
+        from psa.models import Expense
+        from tests.psa.factories import ExpenseFactory, TaskFactory, TimeEntryFactory
+
+        project = ProjectFactory()
+        task = TaskFactory(project=project)
+        # 7.25 h x 80.1234 = 580.894650 and 1.50 h x 80.1234 = 120.185100 (exact at 6 places)
+        TimeEntryFactory(task=task, approved=True, hours=Decimal("7.25"),
+                         cost_rate=Decimal("80.1234"), work_date=date(2026, 3, 9))
+        TimeEntryFactory(task=task, approved=True, hours=Decimal("1.50"),
+                         cost_rate=Decimal("80.1234"), work_date=date(2026, 3, 10),
+                         status=TimeEntry.Status.INVOICED)
+        TimeEntryFactory(task=task, approved=True, hours=Decimal("2.00"), cost_currency="GBP",
+                         cost_rate=Decimal("60.0000"), work_date=date(2026, 3, 11))
+        TimeEntryFactory(task=task, submitted=True, hours=Decimal("5.00"),
+                         work_date=date(2026, 3, 12))  # not approved: not an actual
+        ExpenseFactory(project=project, status=Expense.Status.APPROVED,
+                       amount=Decimal("35.50"))
+        ExpenseFactory(project=project, amount=Decimal("99.00"))  # draft
+
+        body = token_client(finance.user).get(f"/api/v1/projects/{project.pk}/financials/").json()
+
+        assert body["actual_hours"] == "10.75"
+        # 580.894650 + 120.185100 = 701.079750 -> 701.08, plus the approved expense 35.50
+        assert body["actual_cost_amount"] == "736.58"
+        assert body["other_currency_costs"] == {"GBP": "120.00"}
+        assert body["burn_hours_percent"] == "1.08"  # 10.75 of 1,000 budget hours
 
     def test_financials_need_their_permission(self, consultant, project_manager, token_client):
         project = ProjectFactory()

@@ -1,6 +1,6 @@
 """What the pages show: the project page, person page, lists, search, home and audit trail."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -48,7 +48,27 @@ class TestProjectPage:
         assert 'class="depth-1' in html and 'aria-level="2"' in html
         assert "Non-billable" in html and "Closed" in html
         assert "Go-live" in html and "25,000.00" in html
-        assert "Actuals arrive with time entry" in html
+
+    def test_budget_shows_approved_time_as_actuals(self, world_for, browser_for):
+        from psa.models import TimeEntry
+        from tests.psa.factories import TimeEntryFactory
+
+        world = world_for(roles.PROJECT_MANAGER)
+        project = self._project_with_wbs(world.person)
+        leaf = project.tasks.get(wbs_code="1.1")
+        TimeEntryFactory(task=leaf, approved=True, hours=Decimal("12.50"),
+                         cost_rate=Decimal("80.0000"))
+        TimeEntryFactory(task=leaf, hours=Decimal("3.00"), work_date=date(2026, 3, 11),
+                         status=TimeEntry.Status.SUBMITTED)
+
+        response = browser_for(world.person).get(reverse("project-detail", args=[project.pk]))
+
+        page = response.context["page"]
+        assert page.actual_hours == Decimal("12.50")
+        assert page.actual_cost == Decimal("1000.00")
+        html = response.content.decode()
+        assert '<td data-label="Actual" class="num">12.50</td>' in html
+        assert '<td data-label="Actual" class="num">1,000.00</td>' in html
 
     def test_money_is_hidden_from_a_consultant_on_the_team(self, world_for, browser_for):
         world = world_for(roles.CONSULTANT)
