@@ -5,6 +5,8 @@ person's country) x weekly standard hours ÷ 5 - approved time off; zero outside
 The resourcing app builds its weekly capacity on `capacity_by_day`.
 """
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -50,12 +52,26 @@ class CalendarDay:
 
 
 def capacity_by_day(*, person: Person, start: date, end: date) -> list[CalendarDay]:
-    """Capacity per day for `person` from `start` to `end` inclusive (two queries at most)."""
+    """Capacity per day for `person` from `start` to `end` inclusive (one query)."""
+    return capacity_by_day_for_people(people=[person], start=start, end=end)[person.pk]
+
+
+def capacity_by_day_for_people(*, people: Sequence[Person], start: date,
+                               end: date) -> dict[int, list[CalendarDay]]:
+    """`capacity_by_day` for many people at once: one query for all their time off."""
+    leave_by_person: dict[int, list[TimeOff]] = defaultdict(list)
+    for item in TimeOff.objects.filter(person_id__in=[p.pk for p in people],
+                                       status=TimeOff.Status.APPROVED,
+                                       start_date__lte=end, end_date__gte=start).order_by():
+        leave_by_person[item.person_id].append(item)
+    return {person.pk: _calendar(person, start, end, leave_by_person.get(person.pk, []))
+            for person in people}
+
+
+def _calendar(person: Person, start: date, end: date, leave: list[TimeOff]) -> list[CalendarDay]:
     standard_day = (person.weekly_standard_hours / 5).quantize(Decimal("0.01"))
     holiday_names = public_holidays(country=person.country, start=start, end=end)
     off_by_day: dict[date, Decimal] = {}
-    leave = TimeOff.objects.filter(person=person, status=TimeOff.Status.APPROVED,
-                                   start_date__lte=end, end_date__gte=start)
     for item in leave:
         day = max(item.start_date, start)
         while day <= min(item.end_date, end):

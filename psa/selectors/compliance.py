@@ -35,7 +35,7 @@ from django.db.models import Q, QuerySet
 
 from psa.models import Person, TimeEntry
 from psa.rules import visible
-from psa.selectors.calendar import capacity_by_day
+from psa.selectors.calendar import capacity_by_day_for_people
 
 ZERO: Final = Decimal("0.00")
 BATCH: Final = 500
@@ -102,7 +102,7 @@ def person_weeks(*, people: Iterable[Person], start: date, end: date) -> Iterato
     """Every (person, week) from the week of `start` to the week of `end`, batch by batch.
 
     `people` should be an iterator over a queryset with `legal_entity` selected; per batch of
-    500 people this runs one query for their entries, plus the calendar's one per person.
+    500 people this runs one query for their entries and one for their time off.
     """
     first = week_start_of(start)
     last = week_start_of(end) + timedelta(days=6)
@@ -114,10 +114,11 @@ def person_weeks(*, people: Iterable[Person], start: date, end: date) -> Iterato
         by_person: dict[int, list[tuple]] = defaultdict(list)
         for row in rows.iterator(chunk_size=2000):
             by_person[row[0]].append(row[1:])
+        calendars = capacity_by_day_for_people(people=batch, start=first, end=last)
         for person in batch:
             zone = person.legal_entity.time_zone
             capacity: dict[date, Decimal] = defaultdict(lambda: ZERO)
-            for day in capacity_by_day(person=person, start=first, end=last):
+            for day in calendars[person.pk]:
                 capacity[week_start_of(day.day)] += day.capacity
             deadlines = {}
             hours: dict[date, Decimal] = defaultdict(lambda: ZERO)
