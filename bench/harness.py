@@ -35,6 +35,9 @@ def throwaway_database() -> Iterator[None]:
     """A fresh test database (Django's test-runner utilities): real data is never touched."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     setup_test_environment()
+    if connection.vendor != "sqlite":
+        # Its own name, so a benchmark never clobbers the test suite's database.
+        connection.settings_dict.setdefault("TEST", {})["NAME"] = f"test_bench_{os.getpid()}"
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from psa import events
 from psa.common.errors import DomainError, StateConflictError
-from psa.models import Project, Task
+from psa.models import Person, Project, ProjectMember, Role, Task
 from psa.services.common import apply_changes, lock_for_change, pick, save_validated
 from psa.services.external_refs import external_refs_set
 
@@ -115,3 +115,15 @@ def _is_descendant_or_self(candidate: Task, task: Task) -> bool:
         node = node.parent
         seen += 1
     return False
+
+
+@transaction.atomic
+def project_member_ensure(*, project: Project, person: Person,
+                          role: Role | None = None) -> ProjectMember:
+    """Put `person` on `project`'s team if they are not on it yet (staffing calls this).
+
+    An existing membership is left as it is (its role is not overwritten).
+    """
+    member, _ = ProjectMember.objects.get_or_create(project=project, person=person,
+                                                    defaults={"role": role})
+    return member

@@ -1,0 +1,1 @@
+"""Resourcing's REST resources under /api/v1/ (API.md)."""

@@ -1,0 +1,20 @@
+"""Resourcing's resources under /api/v1/ (psa/urls.py includes this module by its name)."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from resourcing.api import views
+from resourcing.api.reports import UtilizationReportView
+
+router = SimpleRouter(trailing_slash=True)
+router.register("skills", views.SkillViewSet, basename="skill")
+router.register("person-skills", views.PersonSkillViewSet, basename="person-skill")
+router.register("resource-requests", views.ResourceRequestViewSet, basename="resource-request")
+router.register("assignments", views.AssignmentViewSet, basename="assignment")
+router.register("capacity", views.CapacityViewSet, basename="capacity")
+
+app_name = "resourcing-api"
+urlpatterns = [
+    *router.urls,
+    path("reports/utilization/", UtilizationReportView.as_view(), name="report-utilization"),
+]

@@ -1,0 +1,26 @@
+"""Resourcing pages (issue #4): the staffing board and its HTMX partials.
+
+The lead includes this at "/" from psa/urls.py: `path("", include("resourcing.urls"))`.
+"""
+
+from django.urls import path
+
+from resourcing.views.board import (
+    AssignmentEditView,
+    BoardCellView,
+    BookCandidateView,
+    RequestCandidatesView,
+    StaffingBoardView,
+)
+
+urlpatterns: list = [
+    path("staffing/", StaffingBoardView.as_view(), name="staffing-board"),
+    path("staffing/cell/<int:person_id>/<str:week>/", BoardCellView.as_view(),
+         name="staffing-cell"),
+    path("staffing/requests/<int:request_id>/candidates/", RequestCandidatesView.as_view(),
+         name="staffing-candidates"),
+    path("staffing/requests/<int:request_id>/book/", BookCandidateView.as_view(),
+         name="staffing-book"),
+    path("staffing/assignments/<int:assignment_id>/", AssignmentEditView.as_view(),
+         name="staffing-assignment"),
+]

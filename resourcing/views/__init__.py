@@ -1,0 +1,1 @@
+"""Resourcing pages: the staffing board (board.py) and utilization (utilization.py)."""
