@@ -5,6 +5,7 @@ The lead includes this at "/" from psa/urls.py: `path("", include("resourcing.ur
 
 from django.urls import path
 
+from resourcing.views import requests, skills
 from resourcing.views.board import (
     AssignmentEditView,
     BoardCellView,
@@ -23,4 +24,11 @@ urlpatterns: list = [
          name="staffing-book"),
     path("staffing/assignments/<int:assignment_id>/", AssignmentEditView.as_view(),
          name="staffing-assignment"),
+    # Skills and request pages (resourcing/views/skills.py, requests.py)
+    path("skills/", skills.SkillCatalogueView.as_view(), name="skill-catalogue"),
+    path("skills/mine/", skills.MySkillsView.as_view(), name="my-skills"),
+    path("people/<int:pk>/skills/", skills.PersonSkillsView.as_view(), name="person-skills"),
+    path("staffing/requests/new/", requests.RequestCreateView.as_view(), name="request-create"),
+    path("staffing/requests/<int:pk>/edit/", requests.RequestEditView.as_view(),
+         name="request-edit"),
 ]

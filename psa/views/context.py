@@ -13,6 +13,7 @@ NAVIGATION = [
     ("Expenses", "expense-list", "psa.view_expense"),
     ("Approvals", "approval-list", "psa.approve_timeentry"),
     ("Staffing", "staffing-board", "resourcing.view_staffing_board"),
+    ("My skills", "my-skills", "resourcing.add_personskill"),
     ("Projects", "project-list", "psa.view_project"),
     ("Utilization", "utilization", "resourcing.view_utilization"),
     ("Clients", "client-list", "psa.view_client"),

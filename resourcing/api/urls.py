@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from resourcing.api import views
+from resourcing.api.person_skills_nested import person_skills_nested
 from resourcing.api.reports import UtilizationReportView
 
 router = SimpleRouter(trailing_slash=True)
@@ -16,5 +17,6 @@ router.register("capacity", views.CapacityViewSet, basename="capacity")
 app_name = "resourcing-api"
 urlpatterns = [
     *router.urls,
+    path("people/<int:person_id>/skills/", person_skills_nested, name="person-skills-nested"),
     path("reports/utilization/", UtilizationReportView.as_view(), name="report-utilization"),
 ]
