@@ -33,6 +33,7 @@ migrate: install
 ## run: install, migrate, seed the demo firm on first run, start web + worker + beat
 run: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_staffing
 	scripts/run.sh
 
 ## test: install and run the whole suite (SQLite and the file broker unless DATABASE_URL /

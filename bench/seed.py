@@ -12,7 +12,8 @@ measured. The floor, measured in the same run on the same database, is inserting
 number of rows with a raw `executemany` into a scratch table in one transaction: the least any
 loader could do. Printed: the ratio to the floor, the absolute seconds and MB, and whether the
 budgets (< 600 s, < 1024 MB) hold. A repeat run (`--force`, every phase, nothing written) and
-the fast path are timed too.
+the fast path are timed too, then `seed_demo_staffing` (skills, requests, bookings) and its
+repeat, separately.
 """
 
 import os
@@ -37,6 +38,9 @@ SEEDED_TABLES = ("psa_legalentity", "psa_period", "psa_role", "psa_person", "psa
                  "psa_contract", "psa_changeorder", "psa_project", "psa_projectmember",
                  "psa_task", "psa_milestone", "auth_user", "psa_expensepolicy", "psa_timeoff",
                  "psa_timeentry", "psa_expense")
+STAFFING_TABLES = ("resourcing_skillcategory", "resourcing_skill", "resourcing_personskill",
+                   "resourcing_certification", "resourcing_resourcerequest",
+                   "resourcing_requestskill", "resourcing_assignment")
 
 
 @contextmanager
@@ -84,11 +88,11 @@ def run_manage(env: dict[str, str], *args: str) -> tuple[float, float, str]:
     return elapsed, usage.ru_maxrss / 1024, output  # ru_maxrss is in KiB on Linux
 
 
-def count_rows(connect) -> int:
+def count_rows(connect, tables: tuple[str, ...] = SEEDED_TABLES + STAFFING_TABLES) -> int:
     with closing(connect()) as conn:
         cursor = conn.cursor()
         total = 0
-        for table in SEEDED_TABLES:
+        for table in tables:
             cursor.execute(f"SELECT COUNT(*) FROM {table}")
             total += cursor.fetchone()[0]
         return total
@@ -123,13 +127,18 @@ def main() -> None:
         print(f"seed_demo {' '.join(SEED_ARGS)} on {engine} (fresh database)")
         migrate_s, _, _ = run_manage(env, "migrate", "-v0")
         seed_s, seed_mb, _ = run_manage(env, "seed_demo", *SEED_ARGS)
+        psa_rows = count_rows(connect)
+        staff_s, staff_mb, _ = run_manage(env, "seed_demo_staffing")
         rows = count_rows(connect)
         repeat_s, repeat_mb, _ = run_manage(env, "seed_demo", *SEED_ARGS, "--force")
         fast_s, _, fast_out = run_manage(env, "seed_demo", *SEED_ARGS)
         if count_rows(connect) != rows:
             sys.exit("The repeat run changed the row count: seed_demo is not idempotent.")
         assert "already present" in fast_out, fast_out
-        floor_s = floor_seconds(connect, rows, "qmark" if engine == "SQLite" else "format")
+        staff_repeat_s, _, staff_out = run_manage(env, "seed_demo_staffing")
+        if count_rows(connect) != rows or "already present" not in staff_out:
+            sys.exit("The repeat run changed the row count: seed_demo_staffing is not idempotent.")
+        floor_s = floor_seconds(connect, psa_rows, "qmark" if engine == "SQLite" else "format")
 
     print(f"  rows seeded          {rows:>10,}")
     print(f"  migrate (untimed)    {migrate_s:>10.2f} s")
@@ -139,6 +148,8 @@ def main() -> None:
     print(f"  repeat (--force)     {repeat_s:>10.2f} s  = {repeat_s / floor_s:.1f} x floor, "
           f"peak {repeat_mb:.0f} MB, nothing new")
     print(f"  repeat (fast path)   {fast_s:>10.2f} s")
+    print(f"  seed_demo_staffing   {staff_s:>10.2f} s  ({rows - psa_rows:,} rows), "
+          f"peak {staff_mb:.0f} MB; repeat {staff_repeat_s:.2f} s, nothing new")
     time_ok, memory_ok = seed_s < TIME_BUDGET_S, seed_mb < MEMORY_BUDGET_MB
     print(f"  budget time   < {TIME_BUDGET_S} s:   {'OK' if time_ok else 'EXCEEDED'}")
     print(f"  budget memory < {MEMORY_BUDGET_MB} MB: {'OK' if memory_ok else 'EXCEEDED'}")

@@ -2,11 +2,11 @@
 
 Capacity (DOMAIN.md, Staffing) = working days (Monday to Friday, less the public holidays of the
 person's country) x weekly standard hours ÷ 5 - approved time off; zero outside employment.
-The resourcing app builds its weekly capacity on `capacity_by_day`.
+The resourcing app builds its weekly capacity on `capacity_by_week_for_people`.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -91,3 +91,61 @@ def _calendar(person: Person, start: date, end: date, leave: list[TimeOff]) -> l
                                 time_off=off_by_day.get(day, ZERO_HOURS), employed=employed))
         day += timedelta(days=1)
     return days
+
+
+def capacity_by_week_for_people(*, people: Sequence[Person], weeks: Iterable[date],
+                                start: date | None = None, end: date | None = None
+                                ) -> dict[int, dict[date, Decimal]]:
+    """Capacity hours per person and week (weeks are Mondays): the sums of
+    `capacity_by_day_for_people` over each week, computed without a per-day object for most.
+
+    People employed throughout `start`..`end` with no approved time off in it get
+    `working days x standard day`, the working days (weekdays less public holidays) counted
+    once per (country, week); only the others (leave, hired after `start` or leaving before
+    `end`) go day by day through the same calendar. `start`/`end` clip the range (default: the
+    whole weeks, Monday of the first to Sunday of the last); days outside it count zero.
+    One query (approved time off) for any number of people. `people` need only `pk`,
+    `country`, `hire_date`, `termination_date`, `weekly_standard_hours` and `is_employed_on`.
+    """
+    weeks = sorted(set(weeks))
+    if not weeks or not people:
+        return {person.pk: dict.fromkeys(weeks, ZERO_HOURS) for person in people}
+    start = start or weeks[0]
+    end = end or weeks[-1] + timedelta(days=6)
+    leave_by_person: dict[int, list[TimeOff]] = defaultdict(list)
+    for item in TimeOff.objects.filter(person_id__in=[p.pk for p in people],
+                                       status=TimeOff.Status.APPROVED,
+                                       start_date__lte=end, end_date__gte=start).order_by():
+        leave_by_person[item.person_id].append(item)
+    working_days: dict[str, dict[date, int]] = {}
+    result: dict[int, dict[date, Decimal]] = {}
+    for person in people:
+        leave = leave_by_person.get(person.pk)
+        if (leave or person.hire_date > start
+                or (person.termination_date is not None and person.termination_date < end)):
+            per_week = dict.fromkeys(weeks, ZERO_HOURS)
+            for day in _calendar(person, start, end, leave or []):
+                week = day.day - timedelta(days=day.day.weekday())
+                if week in per_week:
+                    per_week[week] += day.capacity
+            result[person.pk] = per_week
+            continue
+        counts = working_days.get(person.country)
+        if counts is None:
+            counts = working_days[person.country] = _working_days_by_week(
+                person.country, weeks, start, end)
+        standard_day = (person.weekly_standard_hours / 5).quantize(Decimal("0.01"))
+        result[person.pk] = {week: standard_day * count for week, count in counts.items()}
+    return result
+
+
+def _working_days_by_week(country: str, weeks: list[date], start: date,
+                          end: date) -> dict[date, int]:
+    """Weekdays less `country`'s public holidays per week, within `start`..`end`."""
+    holiday_names = public_holidays(country=country, start=start, end=end)
+    counts = {}
+    for week in weeks:
+        first, last = max(week, start), min(week + timedelta(days=4), end)
+        counts[week] = sum(1 for offset in range(max(0, (last - first).days + 1))
+                           if first + timedelta(days=offset) not in holiday_names)
+    return counts

@@ -29,10 +29,11 @@ can show why someone ranks where they do:
 score = Σ WEIGHTS[factor] x factor value (WEIGHTS sum to 1, so the score is 0..1), rounded to 4
 places; ties are broken by the person's name (last name, first name, then id).
 
-Set-based: at most 9 queries whatever the number of people (request skills, people with their
+Set-based: at most 7 queries whatever the number of people (request skills, people with their
 cost rate on the start date, confirmed levels, valid certificates (only when one is required),
-time off for both windows, psa's calendar for the people with leave or partial employment (only
-when there are any), hard assignments, billable hours). bench/ranking.py: ~240 ms for 2,000.
+time off for the requested weeks and for the utilization window (psa's
+`capacity_by_week_for_people`, one each), hard assignments, billable hours). bench/ranking.py:
+~240 ms for 2,000.
 """
 
 from collections import defaultdict
@@ -44,12 +45,11 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
-from psa.models import CostRate, Person, TimeEntry, TimeOff
-from psa.selectors.calendar import capacity_by_day_for_people, public_holidays
+from psa.models import CostRate, Person, TimeEntry
+from psa.selectors.calendar import capacity_by_week_for_people
 from resourcing.models import Certification, PersonSkill, RequestSkill, ResourceRequest
 from resourcing.selectors.capacity import (
     hours_in_week,
-    week_start,
     weekly_allocation,
     weeks_between,
 )
@@ -149,11 +149,10 @@ class _Row:
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
-    def as_person(self) -> Person:
-        """An unsaved Person with the fields psa's calendar reads."""
-        return Person(pk=self.pk, country=self.country, hire_date=self.hire_date,
-                      termination_date=self.termination_date,
-                      weekly_standard_hours=self.weekly_standard_hours)
+    def is_employed_on(self, day: date) -> bool:
+        """As `Person.is_employed_on`, so psa's calendar can read a row as a person."""
+        return self.hire_date <= day and (self.termination_date is None
+                                          or day <= self.termination_date)
 
 
 def _people(request: ResourceRequest, required: list[RequestSkill],
@@ -178,66 +177,6 @@ def _people(request: ResourceRequest, required: list[RequestSkill],
 def _valid_certificates(on: date):
     return Certification.objects.filter(Q(expires_date__isnull=True) | Q(expires_date__gte=on),
                                         issued_date__lte=on)
-
-
-def _people_on_leave(windows: tuple[tuple[date, date], ...],
-                     active: dict[str, str]) -> list[set[int]]:
-    """For each (start, end) window, who has approved time off in it (one query for all)."""
-    overlaps = Q()
-    for start, end in windows:
-        overlaps |= Q(start_date__lte=end, end_date__gte=start)
-    found: list[set[int]] = [set() for _ in windows]
-    for person_id, first, last in (TimeOff.objects.filter(
-            overlaps, status=TimeOff.Status.APPROVED, **active).order_by()
-            .values_list("person_id", "start_date", "end_date")):
-        for index, (start, end) in enumerate(windows):
-            if first <= end and last >= start:
-                found[index].add(person_id)
-    return found
-
-
-def _weekly_capacity(people: list[_Row], weeks: list[date], on_leave: set[int],
-                     start: date | None = None, end: date | None = None
-                     ) -> dict[int, dict[date, Decimal]]:
-    """Capacity per person and week over `start`..`end` (default: the whole weeks).
-
-    Equal to psa's calendar (`capacity_by_day_for_people`), which computes it day by day: too
-    slow for thousands of people. So people employed throughout and without leave in the range
-    get their country's working days (weekdays less public holidays) x standard hours / 5,
-    counted once per country; only the others (leave, hired or leaving within the range) go
-    through psa's calendar, in one query.
-    """
-    start = start or weeks[0]
-    end = end or weeks[-1] + timedelta(days=6)
-    working_days: dict[str, dict[date, int]] = {}
-    irregular = []
-    result: dict[int, dict[date, Decimal]] = {}
-    for person in people:
-        if (person.pk in on_leave or person.hire_date > start
-                or (person.termination_date is not None and person.termination_date < end)):
-            irregular.append(person)
-            continue
-        if person.country not in working_days:
-            holiday = public_holidays(country=person.country, start=start, end=end)
-            counts = dict.fromkeys(weeks, 0)
-            day = start
-            while day <= end:
-                if day.weekday() < 5 and day not in holiday:
-                    counts[week_start(day)] += 1
-                day += timedelta(days=1)
-            working_days[person.country] = counts
-        standard_day = (person.weekly_standard_hours / 5).quantize(HOURS)
-        result[person.pk] = {week: standard_day * count
-                             for week, count in working_days[person.country].items()}
-    if irregular:
-        calendars = capacity_by_day_for_people(people=[p.as_person() for p in irregular],
-                                               start=start, end=end)
-        for person_id, days in calendars.items():
-            per_week = dict.fromkeys(weeks, ZERO)
-            for day in days:
-                per_week[week_start(day.day)] += day.capacity
-            result[person_id] = per_week
-    return result
 
 
 def candidates_for_request(*, request: ResourceRequest, exclude_ids: Collection[int] = (),
@@ -279,12 +218,11 @@ def candidates_for_request(*, request: ResourceRequest, exclude_ids: Collection[
     requested_total = sum(requested.values(), ZERO)
     window_start = today - timedelta(days=UTILIZATION_WINDOW_DAYS)
     window_end = today - timedelta(days=1)
-    weeks_end = weeks[-1] + timedelta(days=6)
-    on_leave = _people_on_leave(((weeks[0], weeks_end), (window_start, window_end)), active)
-    capacity = _weekly_capacity(people, weeks, on_leave[0])
+    capacity = capacity_by_week_for_people(people=people, weeks=weeks)
     window_capacity = {pid: sum(per_week.values(), ZERO) for pid, per_week in
-                       _weekly_capacity(people, weeks_between(window_start, window_end),
-                                        on_leave[1], window_start, window_end).items()}
+                       capacity_by_week_for_people(
+                           people=people, weeks=weeks_between(window_start, window_end),
+                           start=window_start, end=window_end).items()}
     allocation = weekly_allocation(person_ids=list(by_id), start=request.start_date,
                                    end=request.end_date)
     billable = dict(TimeEntry.objects.filter(

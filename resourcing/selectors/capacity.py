@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from psa.models import Person
-from psa.selectors.calendar import capacity_by_day_for_people
+from psa.selectors.calendar import capacity_by_week_for_people
 from resourcing.models import Assignment
 
 ZERO = Decimal("0.00")
@@ -78,22 +78,12 @@ def hours_in_week(hours_per_week: Decimal, week: date, start: date, end: date) -
 
 def weekly_capacity(*, people: Sequence[Person],
                     weeks: Iterable[date]) -> dict[int, dict[date, Decimal]]:
-    """Capacity hours per person and week (weeks are Mondays); one query for any number."""
-    weeks = sorted(set(weeks))
-    if not weeks or not people:
-        return {person.pk: dict.fromkeys(weeks, ZERO) for person in people}
-    wanted = set(weeks)
-    days = capacity_by_day_for_people(people=people, start=weeks[0],
-                                      end=weeks[-1] + timedelta(days=6))
-    result: dict[int, dict[date, Decimal]] = {}
-    for person_id, calendar in days.items():
-        per_week = dict.fromkeys(weeks, ZERO)
-        for day in calendar:
-            week = week_start(day.day)
-            if week in wanted:
-                per_week[week] += day.capacity
-        result[person_id] = per_week
-    return result
+    """Capacity hours per person and week (weeks are Mondays); one query for any number.
+
+    psa's `capacity_by_week_for_people`: the per-day calendar's figures, computed per (country,
+    week) for people without leave or a hire/termination date in the range.
+    """
+    return capacity_by_week_for_people(people=people, weeks=weeks)
 
 
 def weekly_allocation(*, person_ids: Collection[int], start: date, end: date,

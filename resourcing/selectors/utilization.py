@@ -7,7 +7,7 @@ Per person and week (weeks run Monday to Sunday; a report's range is widened to 
 - client hours: the actual hours on client projects (`Project.is_internal` false);
 - scheduled hours: each assignment's hours_per_week x overlapping weekdays ÷ 5, hard and soft
   apart (the same simple rule as the staffing board);
-- capacity: `psa.selectors.calendar.capacity_by_day_for_people` summed over the week;
+- capacity: `psa.selectors.calendar.capacity_by_week_for_people` (the per-day calendar's sum);
 - target: the person's `utilization_target` percent of that capacity, in hours.
 
 billable utilization = billable ÷ capacity; total utilization = client hours ÷ capacity;
@@ -29,7 +29,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
 from psa.models import Person, Role, TimeEntry
-from psa.selectors.calendar import capacity_by_day_for_people
+from psa.selectors.calendar import capacity_by_week_for_people
 from resourcing.models import Assignment, ResourceRequest
 
 ZERO = Decimal("0.00")
@@ -172,12 +172,8 @@ def _batches(people: QuerySet[Person] | Sequence[Person]) -> Iterator[list[Perso
 
 def _weekly_capacity(people: Sequence[Person], start: date,
                      end: date) -> dict[int, dict[date, Decimal]]:
-    """Capacity per person and Monday; `start` is a Monday, so the days come in weeks of 7."""
-    mondays = weeks_between(start, end)
-    return {person_id: {monday: sum((d.capacity for d in days[i * 7:i * 7 + 7]), ZERO)
-                        for i, monday in enumerate(mondays)}
-            for person_id, days in capacity_by_day_for_people(people=people, start=start,
-                                                              end=end).items()}
+    """Capacity per person and Monday of the whole weeks `start`..`end` (one query)."""
+    return capacity_by_week_for_people(people=people, weeks=weeks_between(start, end))
 
 
 def _scheduled(assignments: list[tuple[int, date, date, Decimal, str]], start: date,

@@ -7,7 +7,12 @@ import pytest
 
 from psa.common.errors import PeriodClosedError
 from psa.models import Period, TimeOff
-from psa.selectors.calendar import capacity_by_day, public_holidays
+from psa.selectors.calendar import (
+    capacity_by_day,
+    capacity_by_day_for_people,
+    capacity_by_week_for_people,
+    public_holidays,
+)
 from psa.services.periods import closed_months, period_ensure_open
 from tests.psa.factories import (
     LegalEntityFactory,
@@ -118,3 +123,71 @@ def test_hire_mid_week_and_termination():
         (9, H("0"), False), (10, H("0"), False), (11, H("8.00"), True), (12, H("8.00"), True),
         (13, H("8.00"), True), (14, H("0"), True), (15, H("0"), True), (16, H("8.00"), True),
         (17, H("8.00"), True), (18, H("0"), False)]
+
+
+# --- Weekly capacity without per-day objects ---------------------------------------------------
+
+# 14 weeks from Monday 5 January 2026: US holidays (MLK day, Presidents' day) and GB's Good
+# Friday (3 April; Easter Monday is not a holiday in every part of the UK).
+WEEKS = [date.fromordinal(date(2026, 1, 5).toordinal() + 7 * n) for n in range(14)]
+FIRST, LAST = WEEKS[0], date.fromordinal(WEEKS[-1].toordinal() + 6)
+
+
+def weekly_from_days(people, start=FIRST, end=LAST, weeks=WEEKS):
+    """The reference: psa's per-day calendar summed per Monday."""
+    out = {}
+    for person_id, days in capacity_by_day_for_people(people=people, start=start,
+                                                      end=end).items():
+        per_week = dict.fromkeys(weeks, H("0"))
+        for day in days:
+            monday = date.fromordinal(day.day.toordinal() - day.day.weekday())
+            if monday in per_week:
+                per_week[monday] += day.capacity
+        out[person_id] = per_week
+    return out
+
+
+def test_weekly_capacity_equals_the_daily_calendar_for_every_kind_of_person(
+        django_assert_num_queries):
+    hired = date(2025, 1, 1)
+    us = PersonFactory(country="US", hire_date=hired)
+    gb = PersonFactory(country="GB", hire_date=hired)
+    part_time = PersonFactory(country="GB", hire_date=hired, weekly_standard_hours=H("30.00"))
+    on_leave = PersonFactory(country="US", hire_date=hired)
+    TimeOffFactory(person=on_leave, start_date=date(2026, 2, 11), end_date=date(2026, 2, 17))
+    TimeOffFactory(person=on_leave, start_date=date(2026, 3, 3), end_date=date(2026, 3, 3),
+                   hours_per_day=H("3.00"))
+    TimeOffFactory(person=on_leave, start_date=date(2026, 3, 4), end_date=date(2026, 3, 4),
+                   status=TimeOff.Status.REQUESTED)
+    hired_mid_week = PersonFactory(country="US", hire_date=date(2026, 2, 11))
+    leaving = PersonFactory(country="GB", hire_date=hired, termination_date=date(2026, 3, 4))
+    people = [us, gb, part_time, on_leave, hired_mid_week, leaving]
+
+    with django_assert_num_queries(1):
+        weekly = capacity_by_week_for_people(people=people, weeks=reversed(WEEKS))
+
+    assert weekly == weekly_from_days(people)
+    # The holidays really are in there: MLK day (19 Jan) in the US, not in GB.
+    assert weekly[us.pk][date(2026, 1, 19)] == H("32.00")
+    assert weekly[gb.pk][date(2026, 1, 19)] == H("40.00")
+    assert weekly[part_time.pk][date(2026, 1, 19)] == H("30.00")
+    assert weekly[gb.pk][date(2026, 3, 30)] == H("32.00")
+    assert weekly[gb.pk][date(2026, 4, 6)] == H("40.00")
+    assert weekly[us.pk][date(2026, 3, 30)] == H("40.00")
+    assert weekly[on_leave.pk][date(2026, 2, 9)] == H("16.00")  # Wed-Fri off
+    assert weekly[hired_mid_week.pk][date(2026, 2, 9)] == H("24.00")
+    assert weekly[leaving.pk][date(2026, 3, 2)] == H("24.00")
+    assert weekly[leaving.pk][date(2026, 3, 9)] == H("0")
+
+
+def test_weekly_capacity_clipped_to_a_range_and_for_no_one():
+    us = PersonFactory(country="US", hire_date=date(2025, 1, 1))
+    start, end = date(2026, 1, 14), date(2026, 2, 10)  # Wednesday to Tuesday
+    weeks = WEEKS[1:6]
+
+    weekly = capacity_by_week_for_people(people=[us], weeks=weeks, start=start, end=end)
+
+    assert weekly == weekly_from_days([us], start, end, weeks)
+    assert weekly[us.pk][WEEKS[1]] == H("24.00")  # Wed-Fri of the week of 12 January
+    assert capacity_by_week_for_people(people=[], weeks=WEEKS) == {}
+    assert capacity_by_week_for_people(people=[us], weeks=[]) == {us.pk: {}}
