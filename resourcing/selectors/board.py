@@ -13,9 +13,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from psa.models import Person
+from psa.rules import UserLike, visible
 from resourcing.models import Assignment, PersonSkill
 from resourcing.selectors.capacity import Allocation, weekly_allocation, weekly_capacity
 
@@ -109,12 +110,23 @@ class Board:
     page: Page
 
 
+def team_managers(*, user: UserLike) -> QuerySet[Person]:
+    """The people with at least one active report that `user` may see, for the team filter."""
+    has_reports = Exists(Person.objects.active().filter(manager=OuterRef("pk")))
+    return visible(Person.objects.filter(has_reports), user, "psa.view_person").order_by(
+        "last_name", "first_name", "pk")
+
+
 def board_people(*, role_id: int | None = None, skill_id: int | None = None,
-                 min_level: int | None = None, country: str = "") -> QuerySet[Person]:
-    """Active people matching the board's filters, with their role, in name order."""
+                 min_level: int | None = None, country: str = "",
+                 manager_id: int | None = None) -> QuerySet[Person]:
+    """Active people matching the board's filters, with their role, in name order; with
+    `manager_id`, only that person's direct reports (the team)."""
     people = Person.objects.active().select_related("role")
     if role_id:
         people = people.filter(role_id=role_id)
+    if manager_id:
+        people = people.filter(manager_id=manager_id)
     if country:
         people = people.filter(country=country.upper())
     if skill_id:
@@ -140,13 +152,14 @@ def _cells(people: Sequence[Person], weeks: Sequence[date]) -> list[BoardRow]:
 
 def staffing_board(*, start: date, role_id: int | None = None, skill_id: int | None = None,
                    min_level: int | None = None, country: str = "", available: bool = False,
-                   page_number: object = 1, page_size: int = PAGE_SIZE,
-                   week_count: int = WEEKS) -> Board:
-    """One page of the board. With `available`, only people with free hours in some week of
-    the range (computed over every filtered person, still a fixed number of queries)."""
+                   manager_id: int | None = None, page_number: object = 1,
+                   page_size: int = PAGE_SIZE, week_count: int = WEEKS) -> Board:
+    """One page of the board; `manager_id` keeps that person's team (direct reports). With
+    `available`, only people with free hours in some week of the range (computed over every
+    filtered person, still a fixed number of queries)."""
     weeks = board_weeks(start, week_count)
     people = board_people(role_id=role_id, skill_id=skill_id, min_level=min_level,
-                          country=country)
+                          country=country, manager_id=manager_id)
     if available:
         rows = [row for row in _cells(list(people), weeks)
                 if any(cell.free > ZERO for cell in row.cells)]

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +31,7 @@ from resourcing.selectors.board import (
     monday_of,
     person_week_assignments,
     staffing_board,
+    team_managers,
 )
 from resourcing.selectors.candidates import candidates_for_request
 from resourcing.services.assignments import assignment_create, assignment_end, assignment_update
@@ -49,12 +50,16 @@ class BoardFilterForm(FilterForm):
     min_level = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
                                        label="Min level", choices=[ANY, *LEVELS])
     country = forms.ChoiceField(required=False, label="Location")
+    team = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
+                                  help_text="People whose line manager is this person.")
     available = forms.BooleanField(required=False, label="With free hours")
 
     def __init__(self, *args: object, roles: list, skills: list, countries: list,
-                 **kwargs: object) -> None:
+                 managers: list = (), **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [ANY, *roles]
+        self.fields["team"].choices = [ANY, *[(pk, f"{first} {last}")
+                                              for pk, first, last in managers]]
         self.fields["skill"].choices = [ANY, *skills]
         self.fields["country"].choices = [ANY, *[(c, c) for c in countries]]
 
@@ -122,13 +127,16 @@ class StaffingBoardView(RequiredPermsMixin, View):
             skills=list(Skill.objects.filter(is_active=True).order_by("name")
                         .values_list("pk", "name")),
             countries=list(Person.objects.active().order_by("country")
-                           .values_list("country", flat=True).distinct()))
+                           .values_list("country", flat=True).distinct()),
+            managers=list(team_managers(user=request.user)
+                          .values_list("pk", "first_name", "last_name")))
         filters = form.filters()
         start = monday_of(filters.get("start") or timezone.localdate())
         board = staffing_board(
             start=start, role_id=filters.get("role"), skill_id=filters.get("skill"),
             min_level=filters.get("min_level"), country=filters.get("country", ""),
-            available=bool(filters.get("available")), page_number=request.GET.get("page"))
+            available=bool(filters.get("available")), manager_id=filters.get("team"),
+            page_number=request.GET.get("page"))
         weeks = board.weeks
         selected = None
         requests = _open_requests(request.user)
@@ -221,8 +229,42 @@ def _candidate_rows(candidates: list) -> list[dict[str, object]]:
     return rows
 
 
+CANDIDATES_SHOWN = 20
+
+
+class CandidateFilterForm(FilterForm):
+    """The candidates panel's filters: people left out by hand and a minimum availability."""
+
+    min_availability = forms.IntegerField(
+        required=False, min_value=0, max_value=100, label="Minimum availability (%)",
+        widget=forms.NumberInput(attrs={"step": "10", "inputmode": "numeric"}))
+
+
+def _exclude_ids(params: QueryDict) -> list[int]:
+    """The repeated `exclude` parameters that are ids, in order, without repeats."""
+    return list(dict.fromkeys(int(value) for value in params.getlist("exclude")
+                              if value.isdigit()))
+
+
+def _candidates_query(*, start: str, exclude: list[int], min_availability: int | None) -> str:
+    """The candidates endpoint's query string for these filters, starting with "?"."""
+    query = QueryDict(mutable=True)
+    if start:
+        query["start"] = start
+    query.setlist("exclude", [str(pk) for pk in exclude])
+    if min_availability is not None:
+        query["min_availability"] = str(min_availability)
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
 class RequestCandidatesView(RequiredPermsMixin, View):
-    """GET (HTMX): the request's ranked candidates with each factor as a labelled bar."""
+    """GET (HTMX): the request's ranked candidates with each factor as a labelled bar.
+
+    Repeated `exclude` parameters leave people out of the ranking (listed apart, each with a
+    link to include them again); `min_availability` (0 to 100 %) keeps only candidates with at
+    least that share of the requested hours free.
+    """
 
     required_perms = {"get": "resourcing.view_candidates"}
 
@@ -231,10 +273,40 @@ class RequestCandidatesView(RequiredPermsMixin, View):
                                    pk=request_id)
         if not request.user.has_perm("resourcing.view_candidates", demand):
             raise Http404("No such request.")
-        candidates = candidates_for_request(request=demand, limit=20)
-        context = {"demand": demand, "rows": _candidate_rows(candidates),
+        form = CandidateFilterForm(request.GET)
+        min_availability = form.filters().get("min_availability")
+        exclude = _exclude_ids(request.GET)
+        start = request.GET.get("start", "")
+        if min_availability is None:
+            candidates = candidates_for_request(request=demand, exclude_ids=exclude,
+                                                limit=CANDIDATES_SHOWN)
+        else:
+            # The ranking scores everyone before it cuts to `limit`; filter, then cut.
+            floor = Decimal(min_availability) / 100
+            candidates = [c for c in candidates_for_request(
+                request=demand, exclude_ids=exclude, limit=Person.objects.count())
+                if c.availability >= floor][:CANDIDATES_SHOWN]
+        base = reverse("staffing-candidates", args=[demand.pk])
+
+        def url(ids: list[int]) -> str:
+            return base + _candidates_query(start=start, exclude=ids,
+                                            min_availability=min_availability)
+
+        rows = _candidate_rows(candidates)
+        for row in rows:
+            row["exclude_url"] = url([*exclude, row["candidate"].person_id])
+        names = {pk: f"{first} {last}" for pk, first, last in visible(
+            Person.objects.filter(pk__in=exclude), request.user, "psa.view_person")
+            .values_list("pk", "first_name", "last_name")} if exclude else {}
+        excluded = [{"person_id": pk, "name": names.get(pk, f"Person #{pk}"),
+                     "include_url": url([other for other in exclude if other != pk])}
+                    for pk in exclude]
+        context = {"demand": demand, "rows": rows,
                    "can_book": request.user.has_perm("resourcing.add_assignment"),
-                   "start": request.GET.get("start", "")}
+                   "start": start, "form": form, "excluded": excluded, "exclude": exclude,
+                   "candidates_url": base,
+                   "clear_url": base + _candidates_query(start=start, exclude=[],
+                                                         min_availability=None)}
         return render(request, "resourcing/partials/_candidates.html", context)
 
 

@@ -119,10 +119,10 @@ def test_pages_of_one_hundred_people(client, resource_manager):
     assert len(second.context["board"].rows) == 5
 
 
-def _people_with_bookings(count: int) -> None:
+def _people_with_bookings(count: int, manager: Person | None = None) -> None:
     role = RoleFactory()
     for i in range(count):
-        person = PersonFactory(role=role, user=None)
+        person = PersonFactory(role=role, user=None, manager=manager)
         AssignmentFactory(person=person, start_date=W2, end_date=date(2026, 4, 30))
         if i % 3 == 0:
             TimeOff.objects.create(person=person, start_date=W2, end_date=W2,
@@ -130,18 +130,43 @@ def _people_with_bookings(count: int) -> None:
     ResourceRequestFactory()
 
 
-@pytest.mark.parametrize("params", [{}, {"available": "on"}])
+@pytest.mark.parametrize("params", [{}, {"available": "on"}, {"team": True},
+                                    {"team": True, "available": "on"}])
 def test_board_runs_a_fixed_number_of_queries(client, resource_manager,
                                               django_assert_num_queries, params):
-    _people_with_bookings(10)
+    lead = PersonFactory(user=None) if params.get("team") else None
+    params = {**params, "team": lead.pk} if lead else params
+    _people_with_bookings(10, manager=lead)
     client.force_login(resource_manager.user)
     url = reverse("staffing-board")
     with CaptureQueriesContext(connection) as ten:
         assert client.get(url, {"start": START, **params}).status_code == 200
-    _people_with_bookings(50)
+    _people_with_bookings(50, manager=lead)
     with django_assert_num_queries(len(ten)):
         response = client.get(url, {"start": START, **params})
     assert len(response.context["board"].rows) >= 60
+    if lead:
+        assert len(response.context["board"].rows) == 60
+        assert {row.person.manager_id for row in response.context["board"].rows} == {lead.pk}
+
+
+def test_team_filter_shows_only_the_managers_reports(client, resource_manager):
+    lead = PersonFactory(first_name="Lena", last_name="Lead", user=None)
+    other_lead = PersonFactory(first_name="Otto", last_name="Other", user=None)
+    mine = [PersonFactory(first_name=f"Mine{i}", manager=lead, user=None) for i in range(2)]
+    theirs = PersonFactory(first_name="Theirs", manager=other_lead, user=None)
+    loner = PersonFactory(first_name="Loner", user=None)
+    response = _board(client, resource_manager.user, team=lead.pk)
+    html = response.content.decode()
+    shown = {p.pk for p in (*mine, theirs, loner, lead) if f'data-person="{p.pk}"' in html}
+    assert shown == {p.pk for p in mine}
+    choices = dict(response.context["form"].fields["team"].choices)
+    assert choices[lead.pk] == "Lena Lead" and choices[other_lead.pk] == "Otto Other"
+    assert loner.pk not in choices and mine[0].pk not in choices  # no reports, no team
+    assert f'<option value="{lead.pk}" selected>Lena Lead</option>' in html  # kept in the URL
+    assert f"team={lead.pk}" in response.context["next_url"]
+    everyone = _board(client, resource_manager.user).content.decode()
+    assert all(f'data-person="{p.pk}"' in everyone for p in (*mine, theirs, loner))
 
 
 def test_cell_lists_the_weeks_assignments_with_links(client, resource_manager):
@@ -286,3 +311,66 @@ def test_project_manager_may_not_edit_assignments(client, project_manager):
     response = client.post(reverse("staffing-assignment", args=[assignment.pk]),
                            {"action": "end", "end_date": "2026-03-13"})
     assert response.status_code == 403
+
+
+def _candidates(client, user, demand, **params):
+    client.force_login(user)
+    return client.get(reverse("staffing-candidates", args=[demand.pk]), params,
+                      HTTP_HX_REQUEST="true")
+
+
+def _ranked(response) -> list[int]:
+    return [row["candidate"].person_id for row in response.context["rows"]]
+
+
+def test_excluding_a_candidate_removes_them_and_lists_them_apart(client, resource_manager):
+    demand, grace = _request_with_candidate()
+    ada = PersonFactory(first_name="Ada", last_name="Byron", role=demand.role, user=None)
+    PersonSkillFactory(person=ada, skill=demand.required_skills.first().skill, level=5)
+    url = reverse("staffing-candidates", args=[demand.pk])
+    first = _candidates(client, resource_manager.user, demand, start=START)
+    assert set(_ranked(first)) == {grace.pk, ada.pk}
+    html = first.content.decode()
+    exclude_grace = f"{url}?start={START}&amp;exclude={grace.pk}"
+    assert f'hx-get="{exclude_grace}"' in html and ">Exclude</a>" in html
+    assert "Include again" not in html
+
+    second = _candidates(client, resource_manager.user, demand, start=START, exclude=grace.pk)
+    assert _ranked(second) == [ada.pk]
+    html = second.content.decode()
+    excluded = html[html.index('class="excluded-candidates"'):]
+    excluded = excluded[:excluded.index("</section>")]
+    assert "Grace Hopper" in excluded and "Include again" in excluded
+    assert f'href="{url}?start={START}"' in excluded  # include again: no exclude left
+    assert f'<input type="hidden" name="exclude" value="{grace.pk}">' in html  # kept by the form
+    assert f"exclude={grace.pk}&amp;exclude={ada.pk}" in html  # excluding the next keeps both
+
+    both = _candidates(client, resource_manager.user, demand,
+                       exclude=[grace.pk, ada.pk, "junk"])
+    assert _ranked(both) == []
+    html = both.content.decode()
+    assert "No candidates left with these filters" in html
+    assert "Grace Hopper" in html and "Ada Byron" in html
+
+
+def test_minimum_availability_filters_the_ranked_list(client, resource_manager):
+    demand, grace = _request_with_candidate()  # 20 h/w over the weeks of 9 and 16 Mar
+    busy = PersonFactory(first_name="Bea", last_name="Busy", role=demand.role, user=None)
+    PersonSkillFactory(person=busy, skill=demand.required_skills.first().skill, level=4)
+    # 30 h hard in the first week leaves 10 of 20 free there: 30 of 40 h, 75 % available
+    AssignmentFactory(person=busy, start_date=W2, end_date=date(2026, 3, 13),
+                      hours_per_week=Decimal("30.00"))
+    assert set(_ranked(_candidates(client, resource_manager.user, demand))) == {
+        grace.pk, busy.pk}
+    assert set(_ranked(_candidates(client, resource_manager.user, demand,
+                                   min_availability=75))) == {grace.pk, busy.pk}
+    response = _candidates(client, resource_manager.user, demand, min_availability=80)
+    assert _ranked(response) == [grace.pk]
+    html = response.content.decode()
+    assert 'name="min_availability" value="80"' in html
+    assert f"exclude={grace.pk}&amp;min_availability=80" in html  # exclude keeps the filter
+    assert _ranked(_candidates(client, resource_manager.user, demand,
+                               min_availability=100, exclude=grace.pk)) == []
+    # out of range or not a number: ignored, not an error
+    bad = _candidates(client, resource_manager.user, demand, min_availability=150)
+    assert bad.status_code == 200 and len(_ranked(bad)) == 2
