@@ -29,38 +29,24 @@ def api_client() -> APIClient:
     return APIClient()
 
 
-def _person(role: str):
-    return person_with_role(role)
+def _role_fixture(role: str):
+    """A fixture giving a Person whose login holds `role`."""
+
+    @pytest.fixture
+    def person(db):
+        return person_with_role(role)
+
+    person.__doc__ = f"A person in the {role} role."
+    return person
 
 
-@pytest.fixture
-def consultant(db):
-    return _person(roles.CONSULTANT)
-
-
-@pytest.fixture
-def project_manager(db):
-    return _person(roles.PROJECT_MANAGER)
-
-
-@pytest.fixture
-def resource_manager(db):
-    return _person(roles.RESOURCE_MANAGER)
-
-
-@pytest.fixture
-def finance(db):
-    return _person(roles.FINANCE)
-
-
-@pytest.fixture
-def executive(db):
-    return _person(roles.EXECUTIVE)
-
-
-@pytest.fixture
-def administrator(db):
-    return _person(roles.ADMINISTRATOR)
+# One fixture per role, named after it: consultant, project_manager, resource_manager, ...
+consultant = _role_fixture(roles.CONSULTANT)
+project_manager = _role_fixture(roles.PROJECT_MANAGER)
+resource_manager = _role_fixture(roles.RESOURCE_MANAGER)
+finance = _role_fixture(roles.FINANCE)
+executive = _role_fixture(roles.EXECUTIVE)
+administrator = _role_fixture(roles.ADMINISTRATOR)
 
 
 @pytest.fixture
