@@ -15,6 +15,7 @@ from functools import lru_cache
 import holidays
 
 from psa.models import Person, TimeOff
+from psa.selectors.people import for_people
 
 ZERO_HOURS = Decimal("0.00")
 
@@ -59,18 +60,27 @@ def capacity_by_day(*, person: Person, start: date, end: date) -> list[CalendarD
 def capacity_by_day_for_people(*, people: Sequence[Person], start: date,
                                end: date) -> dict[int, list[CalendarDay]]:
     """`capacity_by_day` for many people at once: one query for all their time off."""
-    leave_by_person: dict[int, list[TimeOff]] = defaultdict(list)
-    for item in TimeOff.objects.filter(person_id__in=[p.pk for p in people],
-                                       status=TimeOff.Status.APPROVED,
-                                       start_date__lte=end, end_date__gte=start).order_by():
-        leave_by_person[item.person_id].append(item)
+    leave_by_person = _approved_leave(people, start, end)
     return {person.pk: _calendar(person, start, end, leave_by_person.get(person.pk, []))
             for person in people}
 
 
-def _calendar(person: Person, start: date, end: date, leave: list[TimeOff]) -> list[CalendarDay]:
-    standard_day = (person.weekly_standard_hours / 5).quantize(Decimal("0.01"))
-    holiday_names = public_holidays(country=person.country, start=start, end=end)
+def _approved_leave(people: Sequence[Person], start: date,
+                    end: date) -> dict[int, list[TimeOff]]:
+    """Approved time off overlapping `start`..`end` of each of `people` (one query)."""
+    ids = {person.pk for person in people}
+    leave_by_person: dict[int, list[TimeOff]] = defaultdict(list)
+    for item in for_people(TimeOff.objects.filter(status=TimeOff.Status.APPROVED,
+                                                  start_date__lte=end, end_date__gte=start),
+                           ids).order_by():
+        if item.person_id in ids:
+            leave_by_person[item.person_id].append(item)
+    return leave_by_person
+
+
+def _hours_off_by_day(leave: list[TimeOff], standard_day: Decimal, start: date,
+                      end: date) -> dict[date, Decimal]:
+    """Hours of time off per day within `start`..`end` (a whole day unless it says hours)."""
     off_by_day: dict[date, Decimal] = {}
     for item in leave:
         day = max(item.start_date, start)
@@ -78,6 +88,13 @@ def _calendar(person: Person, start: date, end: date, leave: list[TimeOff]) -> l
             hours = item.hours_per_day if item.hours_per_day is not None else standard_day
             off_by_day[day] = off_by_day.get(day, ZERO_HOURS) + hours
             day += timedelta(days=1)
+    return off_by_day
+
+
+def _calendar(person: Person, start: date, end: date, leave: list[TimeOff]) -> list[CalendarDay]:
+    standard_day = (person.weekly_standard_hours / 5).quantize(Decimal("0.01"))
+    holiday_names = public_holidays(country=person.country, start=start, end=end)
+    off_by_day = _hours_off_by_day(leave, standard_day, start, end)
     days = []
     day = start
     while day <= end:
@@ -99,10 +116,11 @@ def capacity_by_week_for_people(*, people: Sequence[Person], weeks: Iterable[dat
     """Capacity hours per person and week (weeks are Mondays): the sums of
     `capacity_by_day_for_people` over each week, computed without a per-day object for most.
 
-    People employed throughout `start`..`end` with no approved time off in it get
-    `working days x standard day`, the working days (weekdays less public holidays) counted
-    once per (country, week); only the others (leave, hired after `start` or leaving before
-    `end`) go day by day through the same calendar. `start`/`end` clip the range (default: the
+    People employed throughout `start`..`end` get `working days x standard day`, the working
+    days (weekdays less public holidays) counted once per (country, week); those without time
+    off share one mapping per (country, standard day), so the result is READ-ONLY. Time off
+    is taken off day by day as the calendar does; only people hired after `start` or leaving
+    before `end` go through the per-day calendar. `start`/`end` clip the range (default: the
     whole weeks, Monday of the first to Sunday of the last); days outside it count zero.
     One query (approved time off) for any number of people. `people` need only `pk`,
     `country`, `hire_date`, `termination_date`, `weekly_standard_hours` and `is_employed_on`.
@@ -112,19 +130,15 @@ def capacity_by_week_for_people(*, people: Sequence[Person], weeks: Iterable[dat
         return {person.pk: dict.fromkeys(weeks, ZERO_HOURS) for person in people}
     start = start or weeks[0]
     end = end or weeks[-1] + timedelta(days=6)
-    leave_by_person: dict[int, list[TimeOff]] = defaultdict(list)
-    for item in TimeOff.objects.filter(person_id__in=[p.pk for p in people],
-                                       status=TimeOff.Status.APPROVED,
-                                       start_date__lte=end, end_date__gte=start).order_by():
-        leave_by_person[item.person_id].append(item)
+    leave_by_person = _approved_leave(people, start, end)
     working_days: dict[str, dict[date, int]] = {}
+    shared: dict[tuple[str, Decimal], dict[date, Decimal]] = {}
     result: dict[int, dict[date, Decimal]] = {}
     for person in people:
-        leave = leave_by_person.get(person.pk)
-        if (leave or person.hire_date > start
-                or (person.termination_date is not None and person.termination_date < end)):
+        if person.hire_date > start or (person.termination_date is not None
+                                        and person.termination_date < end):
             per_week = dict.fromkeys(weeks, ZERO_HOURS)
-            for day in _calendar(person, start, end, leave or []):
+            for day in _calendar(person, start, end, leave_by_person.get(person.pk, [])):
                 week = day.day - timedelta(days=day.day.weekday())
                 if week in per_week:
                     per_week[week] += day.capacity
@@ -135,7 +149,20 @@ def capacity_by_week_for_people(*, people: Sequence[Person], weeks: Iterable[dat
             counts = working_days[person.country] = _working_days_by_week(
                 person.country, weeks, start, end)
         standard_day = (person.weekly_standard_hours / 5).quantize(Decimal("0.01"))
-        result[person.pk] = {week: standard_day * count for week, count in counts.items()}
+        leave = leave_by_person.get(person.pk)
+        if not leave:  # the common case: one shared mapping per country and standard day
+            key = (person.country, standard_day)
+            if key not in shared:
+                shared[key] = {week: standard_day * count for week, count in counts.items()}
+            result[person.pk] = shared[key]
+            continue
+        per_week = {week: standard_day * count for week, count in counts.items()}
+        holiday_names = public_holidays(country=person.country, start=start, end=end)
+        for day, hours in _hours_off_by_day(leave, standard_day, start, end).items():
+            week = day - timedelta(days=day.weekday())  # only the days off, as `_calendar` does
+            if week in per_week and day.weekday() < 5 and day not in holiday_names:
+                per_week[week] -= min(standard_day, hours)
+        result[person.pk] = per_week
     return result
 
 

@@ -29,20 +29,18 @@ can show why someone ranks where they do:
 score = Σ WEIGHTS[factor] x factor value (WEIGHTS sum to 1, so the score is 0..1), rounded to 4
 places; ties are broken by the person's name (last name, first name, then id).
 
-Set-based: at most 7 queries whatever the number of people (request skills, people with their
-cost rate on the start date, confirmed levels, valid certificates (only when one is required),
-time off for the requested weeks and for the utilization window (psa's
-`capacity_by_week_for_people`, one each), hard assignments, billable hours). bench/ranking.py:
-~240 ms for 2,000.
+Set-based: 6 queries whatever the number of people (request skills; people with their cost
+rate, confirmed levels and valid certificates; time off for the requested weeks and for the
+utilization window, one each; hard assignments; billable hours). bench/ranking.py: ~140 ms
+for 2,000.
 """
 
-from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import F, FilteredRelation, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from psa.models import CostRate, Person, TimeEntry
@@ -134,16 +132,23 @@ def _clamp(value: Decimal) -> Decimal:
 _ROW_FIELDS = ("pk", "first_name", "last_name", "country", "hire_date", "termination_date",
                "weekly_standard_hours", "utilization_target", "role_id", "role__name",
                "role__level", "cost_amount", "cost_currency")
+_FIXED = len(_ROW_FIELDS)
 
 
 class _Row:
-    """The facts of one person the ranking needs (a light stand-in for Person)."""
+    """The facts of one person the ranking needs (a light stand-in for Person): the fields
+    above, then the confirmed level of each required skill and the valid certificate's name
+    of each skill that needs one, in the request's order."""
 
-    __slots__ = _ROW_FIELDS
+    __slots__ = (*_ROW_FIELDS, "levels", "certificates")
 
-    def __init__(self, *values: object) -> None:
-        for name, value in zip(self.__slots__, values, strict=True):
-            setattr(self, name, value)
+    def __init__(self, values: tuple, skills: int) -> None:
+        (self.pk, self.first_name, self.last_name, self.country, self.hire_date,
+         self.termination_date, self.weekly_standard_hours, self.utilization_target,
+         self.role_id, self.role__name, self.role__level, self.cost_amount,
+         self.cost_currency) = values[:_FIXED]
+        self.levels = values[_FIXED:_FIXED + skills]
+        self.certificates = values[_FIXED + skills:]
 
     @property
     def full_name(self) -> str:
@@ -156,22 +161,46 @@ class _Row:
 
 
 def _people(request: ResourceRequest, required: list[RequestSkill],
-            exclude_ids: Collection[int]):
-    """Active people with a confirmed level in every required skill, in one query.
+            exclude_ids: Collection[int]) -> list[_Row]:
+    """Active people with a confirmed level in every required skill (and a valid certificate
+    where one is required), with their cost rate on the start date: one query.
 
-    Required certificates are checked afterwards from the certificates fetched for the factor
-    (an EXISTS on certifications makes SQLite scan them by skill for every person).
+    Each level comes from a join on the person's skill of that kind (one row at most: a person
+    holds a skill once); each required certificate's name from a correlated subquery kept out
+    of the WHERE clause (PostgreSQL would run it twice), people without one dropped here.
     """
     start = request.start_date
     people = (Person.objects.active()
               .filter(hire_date__lte=request.end_date)
               .filter(Q(termination_date__isnull=True) | Q(termination_date__gte=start))
-              .exclude(pk__in=list(exclude_ids)))
-    for item in required:
-        people = people.filter(Exists(PersonSkill.objects.filter(
-            person=OuterRef("pk"), skill_id=item.skill_id,
-            status=PersonSkill.Status.CONFIRMED)))
-    return people
+              .exclude(pk__in=list(exclude_ids)).order_by())
+    cost = CostRate.objects.filter(person=OuterRef("pk"), effective_from__lte=start
+                                   ).order_by("-effective_from")
+    people = people.annotate(cost_amount=Subquery(cost.values("hourly_cost")[:1]),
+                             cost_currency=Subquery(cost.values("currency")[:1]))
+    levels, certificates = [], []
+    for n, item in enumerate(required):
+        held = f"held_{n}"
+        people = people.annotate(**{held: FilteredRelation("skills", condition=Q(
+            skills__skill_id=item.skill_id, skills__status=PersonSkill.Status.CONFIRMED))}
+        ).filter(**{f"{held}__isnull": False}).annotate(**{f"level_{n}": F(f"{held}__level")})
+        levels.append(f"level_{n}")
+        if item.requires_certification:
+            people = people.annotate(**{f"certificate_{n}": Subquery(
+                _valid_certificates(start).filter(person=OuterRef("pk"), skill_id=item.skill_id)
+                .order_by("name").values("name")[:1])})
+            certificates.append(f"certificate_{n}")
+    required_certificates = [bool(item.requires_certification) for item in required]
+    result = []
+    for values in people.values_list(*_ROW_FIELDS, *levels, *certificates):
+        row = _Row(values, len(required))
+        if not all(row.certificates):
+            continue  # a required certificate missing or not valid on the start date
+        found = iter(row.certificates)
+        row.certificates = tuple(next(found) if needed else ""
+                                 for needed in required_certificates)
+        result.append(row)
+    return result
 
 
 def _valid_certificates(on: date):
@@ -181,41 +210,22 @@ def _valid_certificates(on: date):
 
 def candidates_for_request(*, request: ResourceRequest, exclude_ids: Collection[int] = (),
                            limit: int = 50, today: date | None = None) -> list[Candidate]:
-    """The best `limit` candidates for `request`, best first (see the module docstring)."""
+    """The best `limit` candidates for `request`, best first (see the module docstring).
+
+    Every person is scored first with plain arithmetic; the explained `Candidate` (skill
+    matches, hours, margin...) is built for the best `limit` only.
+    """
     today = today or timezone.localdate()
     required = list(RequestSkill.objects.filter(request=request).select_related("skill")
                     .order_by("skill__name"))
-    people_qs = _people(request, required, exclude_ids)
-    cost = CostRate.objects.filter(person=OuterRef("pk"), effective_from__lte=request.start_date
-                                   ).order_by("-effective_from")
-    # Plain rows, not model instances: 2,000 deferred Person objects cost more than the SQL.
-    people = [_Row(*row) for row in people_qs.order_by().annotate(
-        cost_amount=Subquery(cost.values("hourly_cost")[:1]),
-        cost_currency=Subquery(cost.values("currency")[:1])).values_list(*_ROW_FIELDS)]
+    people = _people(request, required, exclude_ids)
     if not people:
         return []
-    by_id = {person.pk: person for person in people}
-    # The follow-up queries filter on active people by a join, not on 2,000 ids or a repeat of
-    # the people query (SQLite re-runs a correlated IN subquery per row); strays are dropped.
-    active = {"person__employment_status": Person.EmploymentStatus.ACTIVE}
-
-    levels: dict[int, dict[int, int]] = defaultdict(dict)
-    for person_id, skill_id, level in (PersonSkill.objects.filter(
-            skill_id__in=[r.skill_id for r in required], status=PersonSkill.Status.CONFIRMED,
-            **active).order_by().values_list("person_id", "skill_id", "level")):
-        levels[person_id][skill_id] = level
-    certified: dict[tuple[int, int], str] = {}
-    certified_skills = [r.skill_id for r in required if r.requires_certification]
-    if certified_skills:
-        for person_id, skill_id, name in (_valid_certificates(request.start_date).filter(
-                skill_id__in=certified_skills, **active).order_by("name")
-                .values_list("person_id", "skill_id", "name")):
-            certified.setdefault((person_id, skill_id), name)
 
     weeks = weeks_between(request.start_date, request.end_date)
-    requested = {week: hours_in_week(request.hours_per_week, week, request.start_date,
-                                     request.end_date) for week in weeks}
-    requested_total = sum(requested.values(), ZERO)
+    requested = [hours_in_week(request.hours_per_week, week, request.start_date,
+                               request.end_date) for week in weeks]
+    requested_total = sum(requested, ZERO)
     window_start = today - timedelta(days=UTILIZATION_WINDOW_DAYS)
     window_end = today - timedelta(days=1)
     capacity = capacity_by_week_for_people(people=people, weeks=weeks)
@@ -223,62 +233,127 @@ def candidates_for_request(*, request: ResourceRequest, exclude_ids: Collection[
                        capacity_by_week_for_people(
                            people=people, weeks=weeks_between(window_start, window_end),
                            start=window_start, end=window_end).items()}
-    allocation = weekly_allocation(person_ids=list(by_id), start=request.start_date,
-                                   end=request.end_date)
+    allocation = weekly_allocation(person_ids=[person.pk for person in people],
+                                   start=request.start_date, end=request.end_date)
     billable = dict(TimeEntry.objects.filter(
         is_billable=True, status__in=ACTUAL_STATES, work_date__gte=window_start,
-        work_date__lte=window_end, **active).order_by()
-        .values("person_id").annotate(hours=Sum("hours")).values_list("person_id", "hours"))
+        work_date__lte=window_end, person__employment_status=Person.EmploymentStatus.ACTIVE)
+        .order_by().values("person_id").annotate(hours=Sum("hours"))
+        .values_list("person_id", "hours"))
 
-    role_level = request.role.level
-    candidates = []
+    context = _Context(request=request, required=required, requested_total=requested_total)
+    scored = []
+    # Capacity and allocation mappings are shared by people with the same calendar and no
+    # booking, so free hours are computed once per pair of mappings (both alive all along).
+    free_by_pair: dict[tuple[int, int], Decimal] = {}
     for person in people:
-        if any((person.pk, skill_id) not in certified for skill_id in certified_skills):
-            continue  # a required certificate missing or not valid on the start date
-        matches = [SkillMatch(skill_id=r.skill_id, skill_name=r.skill.name,
-                              min_level=r.min_level, level=levels[person.pk][r.skill_id],
-                              requires_certification=r.requires_certification,
-                              certification=certified.get((person.pk, r.skill_id), ""))
-                   for r in required]
-        skills = (_share(sum((min(ONE, Decimal(m.level) / m.min_level) for m in matches), ZERO),
-                         Decimal(len(matches))) if matches else ONE)
-
-        weeks_free = ZERO
-        for week in weeks:
-            free = capacity[person.pk][week] - allocation[person.pk][week].hard
-            weeks_free += min(requested[week], max(ZERO, free))
-        availability = _share(weeks_free, requested_total)
-
-        distance = abs(person.role__level - role_level)
-        role_fit = ONE if distance == 0 else Decimal("0.5") if distance == 1 else ZERO
-
-        margin = None
-        if (person.cost_amount is not None and request.bill_rate
-                and person.cost_currency == request.currency):
-            margin = ((request.bill_rate - person.cost_amount) / request.bill_rate).quantize(SHARE)
-        cost = _clamp(margin) if margin is not None else ZERO
-
+        per_week_capacity, per_week_allocation = capacity[person.pk], allocation[person.pk]
+        pair = (id(per_week_capacity), id(per_week_allocation))
+        free = free_by_pair.get(pair)
+        if free is None:
+            free = free_by_pair[pair] = sum(
+                (min(hours, max(ZERO, per_week_capacity[week] - per_week_allocation[week].hard))
+                 for week, hours in zip(weeks, requested, strict=True)), ZERO)
         hours = billable.get(person.pk) or ZERO
         window = window_capacity.get(person.pk, ZERO)
         actual = (hours / window * HUNDRED).quantize(PERCENT) if window else ZERO
-        gap = min(person.utilization_target, max(ZERO, person.utilization_target - actual))
-        utilization = (gap / HUNDRED).quantize(SHARE)
+        factors = context.factors(person, free, actual)
+        score = context.score(factors)
+        scored.append(((-score, person.last_name, person.first_name, person.pk),
+                       person, free, actual, factors, score))
+    scored.sort(key=lambda item: item[0])
+    return [context.candidate(person, free, actual, factors, score)
+            for _, person, free, actual, factors, score in scored[:max(0, limit)]]
 
-        location = ONE if (not request.country or request.remote_ok
-                           or person.country == request.country) else ZERO
 
-        factors = {"skills": skills, "availability": availability, "role_fit": role_fit,
-                   "cost": cost, "utilization_gap": utilization, "location": location}
-        score = sum((WEIGHTS[name] * value for name, value in factors.items()), ZERO)
-        candidates.append(((-score, person.last_name, person.first_name, person.pk), Candidate(
+@dataclass(frozen=True)
+class _Context:
+    """What scoring needs of the request, computed once. Most factors depend on a few facts
+    that thousands of people share (levels, role level, cost rate, country), so each value is
+    computed once per distinct fact and reused."""
+
+    request: ResourceRequest
+    required: list[RequestSkill]
+    requested_total: Decimal
+    _memo: dict[tuple, Decimal] = field(default_factory=dict)
+
+    def margin(self, person: _Row) -> Decimal | None:
+        rate = self.request.bill_rate
+        if person.cost_amount is None or not rate or person.cost_currency != self.request.currency:
+            return None
+        return ((rate - person.cost_amount) / rate).quantize(SHARE)
+
+    def _skills(self, levels: tuple[int, ...]) -> Decimal:
+        if not self.required:
+            return ONE
+        return _share(sum((min(ONE, Decimal(level) / item.min_level)
+                           for level, item in zip(levels, self.required, strict=True)), ZERO),
+                      Decimal(len(self.required)))
+
+    def _role_fit(self, level: int) -> Decimal:
+        distance = abs(level - self.request.role.level)
+        return ONE if distance == 0 else Decimal("0.5") if distance == 1 else ZERO
+
+    def _cost(self, person: _Row) -> Decimal:
+        margin = self.margin(person)
+        return _clamp(margin) if margin is not None else ZERO
+
+    def _location(self, country: str) -> Decimal:
+        request = self.request
+        return ONE if (not request.country or request.remote_ok
+                       or country == request.country) else ZERO
+
+    def _utilization_gap(self, target: Decimal, actual: Decimal) -> Decimal:
+        return (min(target, max(ZERO, target - actual)) / HUNDRED).quantize(SHARE)
+
+    def _once(self, key: tuple, compute, *args) -> Decimal:
+        value = self._memo.get(key)
+        if value is None:
+            value = self._memo[key] = compute(*args)
+        return value
+
+    def factors(self, person: _Row, free: Decimal, actual: Decimal) -> dict[str, Decimal]:
+        """Each factor's value (0..1) for `person` with `free` hours and `actual` utilization."""
+        once = self._once
+        return {
+            "skills": once(("skills", person.levels), self._skills, person.levels),
+            "availability": once(("availability", free), _share, free, self.requested_total),
+            "role_fit": once(("role_fit", person.role__level), self._role_fit,
+                             person.role__level),
+            "cost": once(("cost", person.cost_amount, person.cost_currency), self._cost, person),
+            "utilization_gap": once(("gap", person.utilization_target, actual),
+                                    self._utilization_gap, person.utilization_target, actual),
+            "location": once(("location", person.country), self._location, person.country),
+        }
+
+    def score(self, factors: dict[str, Decimal]) -> Decimal:
+        """Σ weight x factor value (see WEIGHTS)."""
+        key = ("score", *factors.values())
+        value = self._memo.get(key)
+        if value is None:
+            value = self._memo[key] = sum((WEIGHTS[name] * value
+                                           for name, value in factors.items()), ZERO)
+        return value
+
+    def candidate(self, person: _Row, free: Decimal, actual: Decimal,
+                  factors: dict[str, Decimal], score: Decimal) -> Candidate:
+        """The explained candidate: the factors with the facts behind them."""
+        matches = [SkillMatch(skill_id=item.skill_id, skill_name=item.skill.name,
+                              min_level=item.min_level, level=level,
+                              requires_certification=item.requires_certification,
+                              certification=certificate or "")
+                   for level, certificate, item in zip(person.levels, person.certificates,
+                                                       self.required, strict=True)]
+        target = person.utilization_target
+        margin = self.margin(person)
+        return Candidate(
             person_id=person.pk, name=person.full_name, role_id=person.role_id,
             role_name=person.role__name, role_level=person.role__level, country=person.country,
-            skills=skills, skill_matches=matches, availability=availability,
-            requested_hours=requested_total.quantize(HOURS), free_hours=weeks_free.quantize(HOURS),
-            role_fit=role_fit, cost_rate=person.cost_amount,
-            cost_currency=person.cost_currency or "", margin=margin, cost=cost,
-            utilization_target=person.utilization_target, utilization_actual=actual,
-            utilization_gap=gap.quantize(PERCENT), location=location,
-            score=score.quantize(SHARE), factors=factors)))
-    candidates.sort(key=lambda pair: pair[0])
-    return [candidate for _, candidate in candidates[:max(0, limit)]]
+            skills=factors["skills"], skill_matches=matches,
+            availability=factors["availability"],
+            requested_hours=self.requested_total.quantize(HOURS), free_hours=free.quantize(HOURS),
+            role_fit=factors["role_fit"], cost_rate=person.cost_amount,
+            cost_currency=person.cost_currency or "", margin=margin, cost=factors["cost"],
+            utilization_target=target, utilization_actual=actual,
+            utilization_gap=min(target, max(ZERO, target - actual)).quantize(PERCENT),
+            location=factors["location"], score=score.quantize(SHARE), factors=factors)

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from psa.models import Person
 from psa.selectors.calendar import capacity_by_week_for_people
+from psa.selectors.people import for_people
 from resourcing.models import Assignment
 
 ZERO = Decimal("0.00")
@@ -98,17 +99,22 @@ def weekly_allocation(*, person_ids: Collection[int], start: date, end: date,
     hard: dict[int, dict[date, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     soft: dict[int, dict[date, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     if weeks and person_ids:
-        rows = (Assignment.objects
-                .filter(person_id__in=list(person_ids), start_date__lte=weeks[-1] + timedelta(6),
-                        end_date__gte=weeks[0])
+        wanted = set(person_ids)
+        rows = (for_people(Assignment.objects.filter(start_date__lte=weeks[-1] + timedelta(6),
+                                                     end_date__gte=weeks[0]), wanted)
                 .exclude(pk__in=list(exclude_ids)).order_by()
                 .values_list("person_id", "start_date", "end_date", "hours_per_week", "booking"))
         for person_id, a_start, a_end, per_week, booking in rows:
+            if person_id not in wanted:
+                continue
             target = hard if booking == Assignment.Booking.HARD else soft
             for week in weeks_between(max(a_start, weeks[0]), min(a_end, weeks[-1] + timedelta(6))):
                 target[person_id][week] += hours_in_week(per_week, week, a_start, a_end)
+    # People with no booking share one all-free mapping (read-only, like every result here):
+    # thousands of free people cost no per-week objects.
+    free = dict.fromkeys(weeks, Allocation())
     return {pid: {week: Allocation(hard=hard[pid][week], soft=soft[pid][week]) for week in weeks}
-            for pid in person_ids}
+            if pid in hard or pid in soft else free for pid in person_ids}
 
 
 def capacity_report(*, people: Sequence[Person], start: date, end: date) -> list[WeekCapacity]:

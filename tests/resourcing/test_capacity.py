@@ -73,7 +73,14 @@ def test_capacity_takes_fixed_queries_for_many_people(django_assert_num_queries)
         weekly_allocation(person_ids=[p.pk for p in people], start=weeks[0], end=weeks[-1])
 
 
-def test_allocation_prorates_partial_weeks_and_separates_hard_and_soft():
+@pytest.mark.parametrize("id_list_limit", [300, 0], ids=["ids-in-sql", "ids-in-python"])
+def test_allocation_prorates_partial_weeks_and_separates_hard_and_soft(monkeypatch,
+                                                                         id_list_limit):
+    # Above the limit assignments are read for the date range and narrowed in Python.
+    monkeypatch.setattr("psa.selectors.people.ID_LIST_LIMIT", id_list_limit)
+    AssignmentFactory(person=_person("US"), start_date=date(2026, 3, 16),  # someone not asked
+                      end_date=date(2026, 3, 27), hours_per_week=Decimal("40.00"),
+                      booking=Assignment.Booking.HARD)
     person = _person("US")
     # Wednesday 18 March to Tuesday 24 March: 3 weekdays then 2.
     AssignmentFactory(person=person, start_date=date(2026, 3, 18), end_date=date(2026, 3, 24),
@@ -87,6 +94,7 @@ def test_allocation_prorates_partial_weeks_and_separates_hard_and_soft():
     assert (first.hard, first.soft) == (Decimal("12.00"), Decimal("10.00"))
     assert (second.hard, second.soft) == (Decimal("8.00"), Decimal("10.00"))
     assert allocation[other.pk][PLAIN_WEEK].hard == Decimal("0.00")
+    assert set(allocation) == {person.pk, other.pk}
 
 
 def test_capacity_report_rows_show_available_and_overbooked():

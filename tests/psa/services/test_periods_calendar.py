@@ -147,8 +147,11 @@ def weekly_from_days(people, start=FIRST, end=LAST, weeks=WEEKS):
     return out
 
 
+@pytest.mark.parametrize("id_list_limit", [300, 0], ids=["ids-in-sql", "ids-in-python"])
 def test_weekly_capacity_equals_the_daily_calendar_for_every_kind_of_person(
-        django_assert_num_queries):
+        django_assert_num_queries, monkeypatch, id_list_limit):
+    # Above the limit the time off is read for the date range and narrowed in Python.
+    monkeypatch.setattr("psa.selectors.people.ID_LIST_LIMIT", id_list_limit)
     hired = date(2025, 1, 1)
     us = PersonFactory(country="US", hire_date=hired)
     gb = PersonFactory(country="GB", hire_date=hired)
@@ -162,6 +165,8 @@ def test_weekly_capacity_equals_the_daily_calendar_for_every_kind_of_person(
     hired_mid_week = PersonFactory(country="US", hire_date=date(2026, 2, 11))
     leaving = PersonFactory(country="GB", hire_date=hired, termination_date=date(2026, 3, 4))
     people = [us, gb, part_time, on_leave, hired_mid_week, leaving]
+    TimeOffFactory(person=PersonFactory(country="US", hire_date=hired),  # someone not asked for
+                   start_date=date(2026, 1, 19), end_date=date(2026, 3, 27))
 
     with django_assert_num_queries(1):
         weekly = capacity_by_week_for_people(people=people, weeks=reversed(WEEKS))
