@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 .PHONY: run test install assets browser migrate seed lint schema bench clean
 
 $(STAMP): pyproject.toml
+	@# WeasyPrint (invoice PDFs) renders with Pango; Debian's package brings it and its fonts.
+	@ldconfig -p | grep -q libpango-1.0 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[dev]'

@@ -21,6 +21,11 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "options": {"queue": "default"},
     },
+    "invoice-runs-sweep": {
+        "task": "billing.invoice_runs_sweep",
+        "schedule": 300.0,
+        "options": {"queue": "billing"},
+    },
     "idempotency-keys-purge": {
         "task": "psa.idempotency_purge",
         "schedule": 3600.0,

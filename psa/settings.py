@@ -6,6 +6,7 @@ broker on the file system, Django's server. Production mode
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -264,7 +265,12 @@ IDEMPOTENCY_KEY_TTL_HOURS = 24
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if CELERY_BROKER_URL.startswith("filesystem"):
-    _queue_dir = VAR_DIR / "broker"
+    # Tests get their own folder: messages a test run enqueues must never reach the worker of
+    # `make run` (it would act on ids of the development database). Exported, so a worker the
+    # integration tests start shares it.
+    if "pytest" in sys.modules:
+        os.environ.setdefault("CELERY_FILE_BROKER_DIR", str(VAR_DIR / "test-broker"))
+    _queue_dir = Path(os.environ.get("CELERY_FILE_BROKER_DIR", VAR_DIR / "broker"))
     for sub in ("queue", "processed"):
         (_queue_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -320,5 +326,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # one INFO line per sign-in is noise; lockouts still show
+        "weasyprint": {"level": "WARNING"},  # a line per rendering step of every invoice PDF
+        "fontTools": {"level": "WARNING"},
     },
 }

@@ -17,6 +17,7 @@ NAVIGATION = [
     ("Projects", "project-list", "psa.view_project"),
     ("Utilization", "utilization", "resourcing.view_utilization"),
     ("Clients", "client-list", "psa.view_client"),
+    ("Billing", "billing:workbench", "billing.view_invoicerun"),
     ("People", "person-list", "psa.view_person"),
     ("Audit trail", "audit-list", "psa.view_auditlog"),
     ("Admin", "admin:index", "psa.manage_apitokens"),

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import connection
 
 WORKER_READY_SECONDS = 60
+# The outbox's queue and billing's (invoice runs and documents, settings.CELERY_TASK_ROUTES).
+WORKER_QUEUES = "default,billing"
 # Small numbers so retries, leases and the sweeper play out in seconds, not minutes.
 WORKER_OUTBOX_ENV = {
     "OUTBOX_BACKOFF_BASE_SECONDS": "0.2",
@@ -68,7 +70,7 @@ class Worker:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Worker":
-        command = [sys.executable, "-m", "celery", "-A", "psa", "worker", "-Q", "default",
+        command = [sys.executable, "-m", "celery", "-A", "psa", "worker", "-Q", WORKER_QUEUES,
                    "--pool=solo", "--concurrency=1", "-l", "info", "--without-gossip",
                    "--without-mingle", "--without-heartbeat",
                    "-n", f"outbox-test-{uuid.uuid4().hex[:8]}@%h"]
@@ -107,6 +109,15 @@ class Worker:
             self.kill()
 
 
+def purge_queues() -> None:
+    """Drop every message waiting on the worker's queues of the configured broker."""
+    from psa.celery import app
+
+    with app.connection_for_write() as conn:
+        for queue in WORKER_QUEUES.split(","):
+            conn.default_channel.queue_purge(queue)
+
+
 @pytest.fixture
 def outbox_probe():
     """The probe subscribers, registered in this process too (publish needs them)."""
@@ -121,10 +132,9 @@ def outbox_probe():
 def celery_worker(transactional_db, tmp_path, outbox_probe) -> Iterator[Callable[[], Worker]]:
     """`celery_worker()` starts a real worker on the shared broker and test database.
 
-    The `default` queue is purged first so messages left by other runs cannot interfere; every
-    worker started is terminated when the test ends, whatever happened.
+    The worker's queues are purged first so messages left by other runs cannot interfere;
+    every worker started is terminated when the test ends, whatever happened.
     """
-    from psa.celery import app
 
     env = {
         **os.environ,
@@ -138,7 +148,7 @@ def celery_worker(transactional_db, tmp_path, outbox_probe) -> Iterator[Callable
         "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.BASE_DIR),
                                                     os.environ.get("PYTHONPATH")])),
     }
-    app.control.purge()
+    purge_queues()
     workers: list[Worker] = []
 
     def start() -> Worker:

@@ -1,8 +1,10 @@
 """API serializers of the delivery core, by sub-domain; import them from here."""
 
 from psa.api.serializers.clients import (
+    ChangeOrderApproveInputSerializer,
     ChangeOrderCreateInputSerializer,
     ChangeOrderOutputSerializer,
+    ChangeOrderRejectInputSerializer,
     ClientCreateInputSerializer,
     ClientOutputSerializer,
     ClientUpdateInputSerializer,
@@ -40,8 +42,10 @@ from psa.api.serializers.projects import (
 )
 
 __all__ = [
+    "ChangeOrderApproveInputSerializer",
     "ChangeOrderCreateInputSerializer",
     "ChangeOrderOutputSerializer",
+    "ChangeOrderRejectInputSerializer",
     "ClientCreateInputSerializer",
     "ClientOutputSerializer",
     "ClientUpdateInputSerializer",

@@ -117,3 +117,12 @@ class ChangeOrderCreateInputSerializer(serializers.Serializer):
     budget_hours_change = serializers.DecimalField(max_digits=9, decimal_places=2,
                                                    required=False)
     effective_date = serializers.DateField()
+
+
+class ChangeOrderApproveInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True,
+                                   default="", help_text="Optional note kept with the decision.")
+
+
+class ChangeOrderRejectInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why the change is rejected.")

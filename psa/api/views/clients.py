@@ -1,7 +1,9 @@
 """API views of clients, contracts and change orders."""
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,6 +19,7 @@ from psa.services import (
     contract_create,
     contract_update,
 )
+from psa.services.change_orders import change_order_approve, change_order_reject
 
 
 @crud_schema(output=s.ClientOutputSerializer, create=s.ClientCreateInputSerializer,
@@ -75,11 +78,13 @@ class ContractViewSet(ApiViewSet):
 
 @crud_schema(output=s.ChangeOrderOutputSerializer, create=s.ChangeOrderCreateInputSerializer)
 class ChangeOrderViewSet(ApiViewSet):
-    """Change orders: list, read and record; approval arrives with the change-order issue."""
+    """Change orders: list, read, record, and decide (`approve` applies the change to the
+    contract's value and cap and the project's budget hours; `reject` needs a reason)."""
 
     output_serializer = s.ChangeOrderOutputSerializer
     filterset_class = ChangeOrderFilter
-    required_perms = perms("changeorder", change=False)
+    required_perms = {**perms("changeorder", change=False),
+                      "approve": "psa.approve_changeorder", "reject": "psa.approve_changeorder"}
 
     def get_queryset(self) -> QuerySet:
         return change_order_list(actor=self.request.user)
@@ -89,3 +94,28 @@ class ChangeOrderViewSet(ApiViewSet):
         change_order = self.create_checked(lambda: change_order_create(actor=request.user,
                                                                        data=data))
         return self.detail_response(change_order, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ChangeOrderApproveInputSerializer,
+                   responses={200: s.ChangeOrderOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        """Approve a pending change order and apply it (409 unless pending, 403 for the
+        person who raised it)."""
+        change_order = self.get_object()
+        data = self.validated(s.ChangeOrderApproveInputSerializer)
+        change_order = change_order_approve(change_order=change_order, actor=request.user,
+                                            reason=data["reason"],
+                                            expected_version=self.expected_version)
+        return self.detail_response(change_order)
+
+    @extend_schema(request=s.ChangeOrderRejectInputSerializer,
+                   responses={200: s.ChangeOrderOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        """Reject a pending change order with a reason; the contract stays as it is."""
+        change_order = self.get_object()
+        data = self.validated(s.ChangeOrderRejectInputSerializer)
+        change_order = change_order_reject(change_order=change_order, actor=request.user,
+                                           reason=data["reason"],
+                                           expected_version=self.expected_version)
+        return self.detail_response(change_order)

@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from psa.models import (
-    ChangeOrder,
     Milestone,
     OutboxEvent,
     Project,
@@ -118,16 +117,6 @@ class TestContracts:
         assert response.json()["status"] == "pending"
         assert response.json()["created_by"] == finance.user.pk
         assert events("change_order.created").count() == 1
-
-    def test_change_orders_have_no_approve_yet(self, finance, token_client):
-        from tests.psa.factories import ChangeOrderFactory
-
-        change_order = ChangeOrderFactory()
-        response = token_client(finance.user).post(
-            f"/api/v1/change-orders/{change_order.pk}/approve/")
-
-        assert response.status_code == 404
-        assert ChangeOrder.objects.get().status == ChangeOrder.Status.PENDING
 
 
 class TestProjects:
