@@ -36,6 +36,7 @@ migrate: install
 run: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_staffing
+	$(PY) manage.py seed_demo_billing
 	scripts/run.sh
 
 ## test: install and run the whole suite (SQLite and the file broker unless DATABASE_URL /

@@ -324,7 +324,8 @@ class _StatementCounter:
             spent[1] += 1
 
     def print_slowest(self, top: int = 12) -> None:
-        print(f"Slowest SQL statements by total time (of {self.count:,}):")
+        total = sum(seconds for seconds, _ in self.seconds.values())
+        print(f"Slowest SQL statements by total time (of {self.count:,}, {total:.2f} s in all):")
         for sql, (seconds, calls) in sorted(self.seconds.items(), key=lambda kv: -kv[1][0])[:top]:
             print(f"  {seconds:7.2f} s {calls:>6} x  {sql[:400]}")
 

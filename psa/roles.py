@@ -145,6 +145,17 @@ MATRIX: Final[dict[str, dict[str, str]]] = {
     "billing.resolve_caphold": {_F: ALL, _A: ALL},
     "billing.view_receivables": {_F: ALL, _X: ALL, _A: ALL, _S: ALL},
     "billing.view_billing_reports": {_F: ALL, _X: ALL, _A: ALL},
+    # Revenue and the month-end close (issue #6; OWN scopes in revenue/rules.py)
+    "revenue.view_revenueschedule": {_PM: OWN, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "revenue.add_contractestimate": {_PM: OWN, _F: ALL, _A: ALL, _S: ALL},
+    "revenue.view_recognitionrun": {_F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "revenue.add_recognitionrun": {_F: ALL, _A: ALL, _S: ALL},
+    "revenue.view_journalentry": {_F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "revenue.change_accountmapping": {_F: ALL, _A: ALL},
+    "revenue.view_forecast": {_F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "revenue.view_balances": {_F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.close_period": {_F: ALL, _A: ALL, _S: ALL},
+    "psa.reopen_period": {_A: ALL},
     # Platform
     "psa.view_auditlog": {_A: ALL},
     "psa.manage_apitokens": {_A: ALL},

@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", include("psa.api.urls")),
     path("api/v1/", include("resourcing.api.urls")),
     path("api/v1/", include("billing.api.urls")),
+    path("api/v1/", include("revenue.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
@@ -16,4 +17,5 @@ urlpatterns = [
     path("", include("resourcing.urls")),
     path("", include("resourcing.urls_reports")),
     path("billing/", include("billing.urls")),
+    path("revenue/", include("revenue.urls")),
 ]

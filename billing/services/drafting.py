@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q, Subquery, Sum
+from django.db.models import Count, Q, Subquery, Sum
 from django.utils import timezone
 
 from billing.models import (
@@ -36,9 +36,14 @@ from billing.models import (
     RunOutcome,
 )
 from billing.selectors.unbilled import rounding_policy_for
-from billing.services.linking import TimeScope, link_expenses, link_time_entries
+from billing.services.linking import (
+    TimeScope,
+    attach_time_items_to_lines,
+    link_expenses,
+    link_time_entries,
+)
 from billing.services.totals import invoice_totals_refresh
-from psa.common.money import quantize
+from psa.common.money import column_sum, quantize
 from psa.models import Client, Contract, Expense, Milestone, Role, TimeEntry
 
 BillingModel = Contract.BillingModel
@@ -89,17 +94,16 @@ def _time_lines(lines: _Lines, contract: Contract, items: "BilledItemSet") -> De
     total = ZERO
     for group in groups:
         role = roles[group["time_entry__person__role_id"]]
-        hours, rate = group["hours"], group["rate"]
+        hours, rate = column_sum(group["hours"]), group["rate"]
         amount = quantize(hours * rate, contract.currency)
-        line = lines.add(contract=contract, kind=InvoiceLine.Kind.TIME,
-                         description=f"{group['time_entry__project__name']}: {role.name} "
-                                     f"{hours:.2f} h {TIMES} {rate:.2f}",
-                         amount=amount, project_id=group["time_entry__project_id"], role=role,
-                         quantity=hours, unit_price=rate)
-        items.unlined_time().filter(
-            time_entry__project_id=group["time_entry__project_id"],
-            time_entry__person__role_id=role.pk, rate=rate).update(line=line)
+        lines.add(contract=contract, kind=InvoiceLine.Kind.TIME,
+                  description=f"{group['time_entry__project__name']}: {role.name} "
+                              f"{hours:.2f} h {TIMES} {rate:.2f}",
+                  amount=amount, project_id=group["time_entry__project_id"], role=role,
+                  quantity=hours, unit_price=rate)
         total += amount
+    if groups:
+        attach_time_items_to_lines(invoice_id=lines.invoice.pk, contract_id=contract.pk)
     return total
 
 
@@ -108,37 +112,42 @@ def _expense_lines(lines: _Lines, contract: Contract, items: "BilledItemSet") ->
     markup = 1 + contract.expense_markup_percent / HUNDRED
     labels = dict(Expense.Category.choices)
     total = ZERO
-    for group in (items.unlined().filter(expense__isnull=False)
+    for group in (items.unlined_expenses()
                   .values("expense__category").annotate(value=Sum("amount"))
                   .order_by("expense__category")):
-        category, value = group["expense__category"], group["value"]
+        category, value = group["expense__category"], column_sum(group["value"])
         amount = quantize(value * markup, contract.currency)
         text = f"Expenses: {labels.get(category, category).lower()} {value:,.2f}"
         if contract.expense_markup_percent:
             text += f" {TIMES} {markup.normalize():f}"
         line = lines.add(contract=contract, kind=InvoiceLine.Kind.EXPENSE, description=text,
                          amount=amount, category=category)
-        items.unlined().filter(expense__category=category).update(line=line)
+        items.unlined_expenses().filter(expense__category=category).update(line=line)
         total += amount
     return total
 
 
 class BilledItemSet:
-    """The invoice's links, narrowed to one contract's sources."""
+    """The invoice's links to one contract's time entries and expenses. On a one-contract
+    invoice that is every link of the invoice (no join); a consolidated invoice narrows by the
+    source's project."""
 
     def __init__(self, invoice: Invoice, contract: Contract) -> None:
         self.invoice, self.contract = invoice, contract
+        self.consolidated = invoice.contract_id is None
 
-    def all(self):
-        contract = Q(time_entry__project__contract=self.contract) | Q(
-            expense__project__contract=self.contract)
-        return BilledItem.objects.filter(contract, invoice=self.invoice)
-
-    def unlined(self):
-        return self.all().filter(line__isnull=True)
+    def _unlined(self, source: str):
+        items = BilledItem.objects.filter(invoice=self.invoice, line__isnull=True,
+                                          **{f"{source}__isnull": False})
+        if self.consolidated:
+            items = items.filter(**{f"{source}__project__contract": self.contract})
+        return items
 
     def unlined_time(self):
-        return self.unlined().filter(time_entry__isnull=False)
+        return self._unlined("time_entry")
+
+    def unlined_expenses(self):
+        return self._unlined("expense")
 
 
 def _eligible_milestones(contract: Contract, cut_off: date):
@@ -225,16 +234,17 @@ def _retainer_lines(lines: _Lines, contract: Contract, cut_off: date,
         earlier = (BilledItem.objects.filter(
             is_live=True, time_entry__project__contract=contract,
             time_entry__work_date__gte=month, time_entry__work_date__lte=month_end)
-            .exclude(invoice=lines.invoice).aggregate(hours=Sum("billed_hours"))["hours"] or ZERO)
-        left = max(ZERO, included - earlier)
+            .exclude(invoice=lines.invoice).aggregate(hours=Sum("billed_hours"))["hours"])
+        left = max(ZERO, included - column_sum(earlier))
         overage: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
         for day in (items.unlined_time().values("time_entry__work_date", "rate")
                     .annotate(hours=Sum("billed_hours")).order_by("time_entry__work_date",
                                                                    "rate")):
-            within = min(left, day["hours"])
+            hours = column_sum(day["hours"])
+            within = min(left, hours)
             left -= within
-            if day["hours"] > within:
-                overage[day["rate"]] += day["hours"] - within
+            if hours > within:
+                overage[day["rate"]] += hours - within
         for rate, hours in sorted(overage.items()):
             amount = quantize(hours * rate, contract.currency)
             line = lines.add(contract=contract, kind=InvoiceLine.Kind.RETAINER_OVERAGE,
@@ -244,7 +254,7 @@ def _retainer_lines(lines: _Lines, contract: Contract, cut_off: date,
             items.unlined_time().filter(rate=rate).update(line=line)
             total += amount
         if items.unlined_time().exists():  # hours within the included hours
-            hours = items.unlined_time().aggregate(hours=Sum("billed_hours"))["hours"]
+            hours = column_sum(items.unlined_time().aggregate(hours=Sum("billed_hours"))["hours"])
             target = retainer_line or lines.add(
                 contract=contract, kind=InvoiceLine.Kind.RETAINER, amount=ZERO,
                 description=f"Retainer {month:%B %Y}: {hours:.2f} h within the included hours")
@@ -256,12 +266,14 @@ def billed_to_date_under_cap(contract: Contract, *, excluding: Invoice) -> Decim
     """What counts against the cap: time, cap adjustments and previously held lines of the
     contract's live invoices (any status but void), less issued credit notes of such lines."""
     live = ~Q(invoice__status=Invoice.Status.VOID) & Q(invoice__kind=Invoice.Kind.INVOICE)
-    billed = (InvoiceLine.objects.filter(live, contract=contract, kind__in=CAPPED_KINDS)
-              .exclude(invoice=excluding).aggregate(total=Sum("amount"))["total"] or ZERO)
+    billed = column_sum(InvoiceLine.objects.filter(live, contract=contract,
+                                                   kind__in=CAPPED_KINDS)
+                        .exclude(invoice=excluding).aggregate(total=Sum("amount"))["total"])
     credited = (InvoiceLine.objects.filter(
         invoice__kind=Invoice.Kind.CREDIT_NOTE, invoice__status__in=Invoice.ISSUED_STATES,
         credited_line__contract=contract, credited_line__kind__in=CAPPED_KINDS)
-        .aggregate(total=Sum("amount"))["total"] or ZERO)
+        .aggregate(total=Sum("amount"))["total"])
+    credited = column_sum(credited)
     return billed - credited
 
 
@@ -335,15 +347,8 @@ def draft_contract(*, invoice: Invoice, contract: Contract, cut_off: date,
         result.items += claimed
         if claimed:
             total += _expense_lines(lines, contract, items)
-    if result.items:
-        TimeEntry.objects.filter(pk__in=Subquery(items.all().filter(
-            time_entry__isnull=False).values("time_entry_id"))).update(
-            status=TimeEntry.Status.INVOICED, updated_at=timezone.now())
-        Expense.objects.filter(pk__in=Subquery(items.all().filter(
-            expense__isnull=False).values("expense_id"))).update(
-            status=Expense.Status.INVOICED, updated_at=timezone.now())
-        if result.reason == RunOutcome.Reason.NOTHING_NEW:
-            result.reason = RunOutcome.Reason.CREATED
+    if result.items and result.reason == RunOutcome.Reason.NOTHING_NEW:
+        result.reason = RunOutcome.Reason.CREATED
     result.amount = total
     _note_exceptions(result, contract, cut_off)
     return result
@@ -354,12 +359,13 @@ def _note_exceptions(result: ContractResult, contract: Contract, cut_off: date) 
     if contract.billing_model not in TIME_BILLED:
         return
     waiting = TimeEntry.objects.filter(project__contract=contract, status=TimeEntry.Status.APPROVED,
-                                       is_billable=True, work_date__lte=cut_off)
-    unrated = waiting.filter(bill_rate__isnull=True).count()
-    foreign = waiting.filter(bill_rate__isnull=False).exclude(
-        bill_currency=contract.currency).count()
-    held = (HeldItem.objects.filter(time_entry__project__contract=contract).count()
-            + HeldItem.objects.filter(expense__project__contract=contract).count())
+                                       is_billable=True, work_date__lte=cut_off).aggregate(
+        unrated=Count("pk", filter=Q(bill_rate__isnull=True)),
+        foreign=Count("pk", filter=Q(bill_rate__isnull=False) & ~Q(
+            bill_currency=contract.currency)))
+    unrated, foreign = waiting["unrated"], waiting["foreign"]
+    held = HeldItem.objects.filter(Q(time_entry__project__contract=contract)
+                                   | Q(expense__project__contract=contract)).count()
     if unrated:
         result.notes.append(f"{unrated} approved entries have no bill rate")
         if result.reason in (RunOutcome.Reason.NOTHING_NEW, RunOutcome.Reason.CREATED):
@@ -372,6 +378,18 @@ def _note_exceptions(result: ContractResult, contract: Contract, cut_off: date) 
         result.notes.append(f"{held} items held back by finance")
         if result.reason == RunOutcome.Reason.NOTHING_NEW:
             result.reason = RunOutcome.Reason.HELD
+
+
+def _mark_invoiced(invoice: Invoice) -> None:
+    """The invoice's time entries and expenses move to invoiced (two set-based UPDATEs)."""
+    now = timezone.now()
+    linked = BilledItem.objects.filter(invoice=invoice)
+    TimeEntry.objects.filter(pk__in=Subquery(linked.filter(time_entry__isnull=False)
+                                             .values("time_entry_id"))).update(
+        status=TimeEntry.Status.INVOICED, updated_at=now)
+    Expense.objects.filter(pk__in=Subquery(linked.filter(expense__isnull=False)
+                                           .values("expense_id"))).update(
+        status=Expense.Status.INVOICED, updated_at=now)
 
 
 def _new_invoice(client: Client, contract: Contract | None, *, entity_id: int, currency: str,
@@ -433,6 +451,7 @@ def _draft_group(client: Client, contracts: list[Contract], cut_off: date,
                for contract in locked]
     billed = any(result.items for result in results)
     if billed:
+        _mark_invoiced(invoice)
         invoice_totals_refresh(invoice)
     else:
         invoice.delete()

@@ -15,7 +15,7 @@ from django.db.models import Sum
 from billing.errors import InvoiceStateError, InvoiceValidationError
 from billing.models import BilledItem, CapHold, HeldItem, Invoice, InvoiceLine
 from billing.services.totals import invoice_totals_refresh
-from psa.common.money import quantize
+from psa.common.money import column_sum, quantize
 from psa.models import Contract
 from psa.services.common import lock_for_change
 
@@ -91,11 +91,11 @@ def _reprice(line: InvoiceLine) -> None:
         line.delete()
         return
     if line.kind == InvoiceLine.Kind.TIME:
-        hours = items.aggregate(hours=Sum("billed_hours"))["hours"]
+        hours = column_sum(items.aggregate(hours=Sum("billed_hours"))["hours"])
         line.quantity, line.base_amount = hours, quantize(hours * line.unit_price,
                                                           line.invoice.currency)
     elif line.kind == InvoiceLine.Kind.EXPENSE:
-        value = items.aggregate(value=Sum("amount"))["value"]
+        value = column_sum(items.aggregate(value=Sum("amount"))["value"])
         markup = 1 + contract.expense_markup_percent / HUNDRED
         line.base_amount = quantize(value * markup, line.invoice.currency)
     line.amount = line.base_amount + line.adjustment
@@ -112,8 +112,8 @@ def _recap(invoice: Invoice, contract: Contract) -> None:
                                       kind=InvoiceLine.Kind.CAP_ADJUSTMENT).first()
     if adjustment is None:
         return
-    time = (invoice.lines.filter(contract=contract, kind=InvoiceLine.Kind.TIME)
-            .aggregate(total=Sum("amount"))["total"] or Decimal("0.00"))
+    time = column_sum(invoice.lines.filter(contract=contract, kind=InvoiceLine.Kind.TIME)
+                      .aggregate(total=Sum("amount"))["total"])
     headroom = max(Decimal("0.00"), contract.cap_amount
                    - billed_to_date_under_cap(contract, excluding=invoice))
     excess = max(Decimal("0.00"), time - headroom)

@@ -15,8 +15,8 @@ from datetime import date
 
 from django.db import connection
 
-from billing.models import BilledItem, HeldItem, RoundingPolicy
-from psa.models import Expense, Project, TimeEntry
+from billing.models import BilledItem, HeldItem, InvoiceLine, RoundingPolicy
+from psa.models import Expense, Person, Project, TimeEntry
 
 APPROVED = TimeEntry.Status.APPROVED
 _STEP_HUNDREDTHS = {6: 10, 15: 25}  # 6 minutes = 0.10 h, 15 minutes = 0.25 h
@@ -110,4 +110,24 @@ def link_expenses(*, invoice_id: int, contract_id: int, currency: str, cut_off: 
     with connection.cursor() as cursor:
         cursor.execute(sql, [invoice_id, True, contract_id, Expense.Status.APPROVED, True,
                              currency, cut_off, True])
+        return max(cursor.rowcount, 0)
+
+
+def attach_time_items_to_lines(*, invoice_id: int, contract_id: int) -> int:
+    """Point the invoice's unlined time items of a contract at their time line (same project,
+    the person's role and the frozen rate) in ONE `UPDATE … FROM` (PostgreSQL, SQLite ≥ 3.33)
+    instead of one filtered UPDATE per line; returns how many were attached."""
+    items, entries = BilledItem._meta.db_table, TimeEntry._meta.db_table
+    lines, people = InvoiceLine._meta.db_table, Person._meta.db_table
+    sql = f"""
+        UPDATE {items} SET line_id = l.id
+        FROM {entries} te, {people} p, {lines} l
+        WHERE {items}.invoice_id = %s AND {items}.line_id IS NULL
+          AND {items}.time_entry_id = te.id AND te.person_id = p.id
+          AND l.invoice_id = %s AND l.contract_id = %s AND l.kind = %s
+          AND l.project_id = te.project_id AND l.role_id = p.role_id
+          AND l.unit_price = {items}.rate
+    """  # noqa: S608 (table names from model metadata; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [invoice_id, invoice_id, contract_id, InvoiceLine.Kind.TIME])
         return max(cursor.rowcount, 0)

@@ -121,12 +121,22 @@ STALE_AFTER = timedelta(minutes=10)
 
 
 def invoice_runs_sweep(*, now=None, stale_after: timedelta = STALE_AFTER) -> int:
-    """Resume runs stuck in `running` with no progress for `stale_after` (a client task's
-    message lost with a killed worker): their clients without outcomes are sent again. Safe
+    """Resume runs stuck with no progress for `stale_after`: a queued run's execute message or
+    a running run's client task message lost with a killed worker. A queued run is sent again;
+    a running run's clients without outcomes are. Safe
     if the original task is still alive: drafting is idempotent and contracts are locked.
     Returns how many runs were resumed (beat: every five minutes)."""
     now = now or timezone.now()
     resumed = 0
+    from billing.tasks import invoice_run_execute_task
+
+    for run_id in InvoiceRun.objects.filter(status=InvoiceRun.Status.QUEUED,
+                                            updated_at__lt=now - stale_after
+                                            ).values_list("pk", flat=True):
+        # Its execute message was lost before it started: send it again.
+        InvoiceRun.objects.filter(pk=run_id).update(updated_at=now)
+        invoice_run_execute_task.apply_async(args=(run_id,))
+        resumed += 1
     for run in InvoiceRun.objects.filter(status=InvoiceRun.Status.RUNNING,
                                          updated_at__lt=now - stale_after):
         done = RunOutcome.objects.filter(run=run).values("contract_id")

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from billing.models import Invoice
-from psa.common.money import quantize
+from psa.common.money import column_sum, quantize
 
 HUNDRED = Decimal("100")
 
@@ -22,7 +22,7 @@ def invoice_totals(line_amounts: Iterable[Decimal], tax_rate: Decimal,
 
 def invoice_totals_refresh(invoice: Invoice) -> Invoice:
     """Recompute and save the invoice's totals from its lines (one aggregate query)."""
-    subtotal = invoice.lines.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    subtotal = column_sum(invoice.lines.aggregate(total=Sum("amount"))["total"])
     invoice.subtotal, invoice.tax_amount, invoice.total = invoice_totals(
         [subtotal], invoice.tax_rate, invoice.currency)
     invoice.save(update_fields=["subtotal", "tax_amount", "total", "updated_at"])

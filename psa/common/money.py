@@ -43,6 +43,14 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(exponent, rounding=ROUND_HALF_UP)
 
 
+def column_sum(value: Decimal | float | int | None, places: int = 2) -> Decimal:
+    """A SUM read from the database, exact to its column's places. SQLite adds decimals as
+    floats (2.01 + -1.91 comes back as 0.0999999999999999); PostgreSQL is exact already."""
+    if value is None:
+        return Decimal(0).scaleb(-places)
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def quantize_rate(rate: Decimal) -> Decimal:
     """Round a rate half-up to the 4 places rates are stored with."""
     return rate.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
@@ -59,7 +67,18 @@ def split(total: Decimal, weights: Sequence[Decimal | int], currency: str) -> li
     if weight_sum <= 0:
         raise ValueError("split needs a positive total weight")
     parts = [quantize(total * Decimal(w) / weight_sum, currency) for w in weights[:-1]]
-    return [*parts, total - sum(parts, Decimal(0))]
+    residual = total - sum(parts, Decimal(0))
+    if total >= 0 and residual < 0:
+        # A tiny total over many parts: rounding each part up left the last one negative.
+        # Differences of rounded running totals add up to the whole and are never negative.
+        running, done, parts = Decimal(0), Decimal(0), []
+        for weight in weights[:-1]:
+            running += Decimal(weight)
+            upto = quantize(total * running / weight_sum, currency)
+            parts.append(upto - done)
+            done = upto
+        residual = total - done
+    return [*parts, residual]
 
 
 def ensure_same_currency(*currencies: str) -> str:

@@ -18,6 +18,7 @@ NAVIGATION = [
     ("Utilization", "utilization", "resourcing.view_utilization"),
     ("Clients", "client-list", "psa.view_client"),
     ("Billing", "billing:workbench", "billing.view_invoicerun"),
+    ("Revenue", "revenue:schedule-list", "revenue.view_revenueschedule"),
     ("People", "person-list", "psa.view_person"),
     ("Audit trail", "audit-list", "psa.view_auditlog"),
     ("Admin", "admin:index", "psa.manage_apitokens"),

@@ -182,3 +182,19 @@ def test_the_sweep_resumes_a_run_whose_client_tasks_were_lost(tm_contract, monke
 
     run.refresh_from_db()
     assert run.status == InvoiceRun.Status.COMPLETED and run.invoices_created == 1
+
+
+def test_the_sweep_resends_a_queued_run_whose_message_was_lost(tm_contract):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.services import runs
+
+    run = InvoiceRun.objects.create(cut_off=CUT_OFF)  # queued; its message never arrived
+    later = timezone.now() + timedelta(minutes=11)
+
+    assert runs.invoice_runs_sweep(now=later) == 1
+    assert runs.invoice_runs_sweep(now=later) == 0  # just sent again: not stale any more
+    run.refresh_from_db()
+    assert run.status == InvoiceRun.Status.QUEUED and run.updated_at >= later

@@ -231,6 +231,11 @@ def test_a_run_dying_mid_way_is_resumed_by_its_redelivered_message(monkeypatch):
     assert resumed.status == InvoiceRun.Status.COMPLETED
     assert resumed.done_units == resumed.total_units == Contract.objects.count()
     assert resumed.invoices_created == INVOICES
+    # Client A's work before the death keeps its outcome; every contract has its invoice.
+    assert not RunOutcome.objects.filter(run=run).exclude(
+        reason__in=(RunOutcome.Reason.CREATED, RunOutcome.Reason.OVER_CAP)).exists()
+    assert RunOutcome.objects.filter(run=run, invoice__isnull=False).count() == (
+        Contract.objects.count())
     assert_billed_exactly_once()
     # A message delivered once more after completion changes nothing.
     assert invoice_run_execute(run_id=run.pk, inline=True).status == InvoiceRun.Status.COMPLETED

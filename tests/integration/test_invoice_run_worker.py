@@ -5,14 +5,14 @@ Recovery after a SIGKILL depends on the broker. Redis (CI, production) keeps the
 worker's unacknowledged message (acks_late) and hands it out again once its visibility timeout
 has passed (settings: one hour); the test restores it the way the transport does, with the
 timeout taken as passed. The file-system transport of the embedded run deletes a message when
-it is read, so the in-flight slice of clients is lost and the run stays `running` until its
-execute task is sent again (what a periodic sweep of stale runs would do; billing has none
-yet); the test checks that it stays stuck, then sends that message. Both paths must end with
-every entry billed exactly once.
+it is read, so the in-flight slice of clients is lost and the run stays `running`: the test
+checks that it stays stuck, then runs beat's sweep (`invoice_runs_sweep`) as it would run once
+the run has made no progress for `STALE_AFTER`, which sends the clients without an outcome
+again. Both paths must end with every entry billed exactly once.
 """
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,8 +22,12 @@ from django.db.models import Count
 from django.utils import timezone
 
 from billing.models import BilledItem, Invoice, InvoiceRun, RunOutcome
-from billing.services.runs import CLIENTS_PER_TASK, invoice_run_start
-from billing.tasks import invoice_run_execute_task
+from billing.services.runs import (
+    CLIENTS_PER_TASK,
+    STALE_AFTER,
+    invoice_run_start,
+    invoice_runs_sweep,
+)
 from psa.models import Client, Contract, Project, Task, TimeEntry
 from tests.integration.conftest import wait_for
 from tests.psa.factories import LegalEntityFactory, PersonFactory, RoleFactory, UserFactory
@@ -170,9 +174,13 @@ def test_a_worker_killed_mid_run_loses_nothing_and_bills_nothing_twice(celery_wo
         assert outcomes < clients
         run.refresh_from_db()
         assert run.status == InvoiceRun.Status.RUNNING
-        invoice_run_execute_task.delay(run.pk)  # the recovery: execute the run again
+        # Beat's sweep, with the run's silence taken as longer than STALE_AFTER.
+        assert invoice_runs_sweep(now=timezone.now() + STALE_AFTER + timedelta(seconds=1)) == 1
 
     wait_for(completed(run), timeout=180, what="the run to complete after the kill")
     assert run.done_units == run.total_units == clients
     assert run.invoices_created == clients
+    # Work done before the kill keeps its outcome: nothing re-run was recorded as "nothing new".
+    assert RunOutcome.objects.filter(run=run, reason=RunOutcome.Reason.CREATED,
+                                     invoice__isnull=False).count() == clients
     assert_billed_exactly_once(eligible, clients)
