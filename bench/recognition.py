@@ -20,8 +20,8 @@ billable). The methods:
 * 450 milestone contracts with four milestones accepted in January, April, July and (for half
   of them) October; one in five has a milestone that needs no acceptance;
 * 450 ratable contracts with service periods of 12 to 36 months starting November to
-  February, some already over, half invoiced up front (so recognition draws down deferred
-  revenue; the rest builds an unbilled receivable).
+  February (some ending in October, which then takes their residual), half invoiced up front
+  (so recognition draws down deferred revenue; the rest builds an unbilled receivable).
 
 Time and expenses are written by ONE `INSERT … SELECT` each, crossing a scratch table of
 (person, task, rate) slots with a scratch table of working days.
@@ -41,15 +41,18 @@ Then, in order:
    that must post nothing), timed for reference.
 
 Printed: the run's wall time as a ratio to the floor (aim: at most 3 x), its SQL statement
-count, the re-run's time, and the tracemalloc peak against the budget of 500 MB. No wall-clock
+count, the time spent in each step of the run's chunks (targets, journals, schedule lines; the
+services' functions wrapped with a timer), the re-run's time, and the tracemalloc peak against
+the budget of 500 MB. No wall-clock
 assertion; the figures are for reading. Checked after the run (exits 1 otherwise): the run
 completed; every contract's recognised to date equals the figure computed in Python from the
 floor's aggregates to the cent (T&M capped at the cap, percent complete with the estimate in
 force, milestones, ratable by days); the re-run posted nothing; every journal entry balances
 and every recognition entry of October has exactly one journal entry.
 
-`--profile` runs the timed run under cProfile and prints what dominates (the printed time is
-then the profiled time, not the figure).
+`--profile` runs the timed run under cProfile and prints what dominates, with the slowest SQL
+statements (the printed time is then the profiled time, not the figure). `--scale 0.1` builds a
+tenth of the contracts, for trying the script out.
 """
 
 import argparse

@@ -10,17 +10,23 @@ For each legal entity, as finance and the project managers would have done month
    history and a cumulative catch-up.
 2. Recognition runs for every past month of the demo's periods, oldest first, started by the
    finance login and executed inline (`recognition_run_execute`, as the worker would).
-3. Schedule plans: `schedule_plan_refresh` for every contract that is not cancelled, after
+3. The journal entries of the invoices and credit notes `seed_demo_billing` issued
+   (`invoice_journal_post`, what the worker does on `invoice.issued`), after the runs, in the
+   order things happened (the invoices are dated this month); the worker's later delivery of
+   the same events then posts nothing. Recognition before them builds unbilled receivable,
+   the invoices use it up and the rest becomes deferred revenue.
+4. Schedule plans: `schedule_plan_refresh` for every contract that is not cancelled, after
    the runs (a run writes a line for every contract it looks at, also in a month outside the
    service period; the refresh removes such a line when nothing was recognised in it, so
    refreshing last leaves nothing for a repeat to remove).
-4. The oldest month closed (`period_close`), when it is older than the previous month: the
+5. The oldest month closed (`period_close`), when it is older than the previous month: the
    previous month and the current one stay open for the month-end close demo.
 
 Deterministic: everything follows from the firm, ordered by contract code and month.
-Idempotent: an estimate is created only when the contract has none for that month, the plan
-refresh writes only what changed, a month with a completed run is not run again, and a closed
-month is left alone; a repeat writes nothing.
+Idempotent: an estimate is created only when the contract has none for that month, a month
+with a completed run is not run again, an invoice's journal entries are posted once (one per
+source), the plan refresh writes only what changed, and a closed month is left alone; a
+repeat writes nothing.
 """
 
 import importlib
@@ -30,10 +36,11 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import User
-from django.db.models import F, Model, Q, Sum
+from django.db.models import F, Model, Sum
 
+from psa.common.errors import PeriodClosedError
 from psa.common.logging import acting_as
-from psa.common.money import quantize
+from psa.common.money import column_sum, quantize
 from psa.models import Contract, LegalEntity, Period, Project
 from revenue.models import (
     ContractEstimate,
@@ -52,6 +59,7 @@ FINANCE_USERNAME = "finance"
 ESTIMATE_MARGIN = Decimal("1.10")  # the first estimate: the budget plus 10 %
 REVISION_FACTOR = Decimal("1.15")  # the revision: 15 % more (an overrun)
 HOURS = Decimal("0.01")
+ZERO = Decimal("0.00")
 PERCENT_COMPLETE = (Contract.RevenueMethod.PERCENT_COMPLETE_COST,
                     Contract.RevenueMethod.PERCENT_COMPLETE_HOURS)
 COUNTED: tuple[type[Model], ...] = (ContractEstimate, RevenueSchedule, ScheduleLine,
@@ -67,13 +75,14 @@ class EntityDemo:
     code: str
     estimates: int = 0
     plans: int | None = None  # None: the schedules service is not available
+    invoice_journals: int | None = None  # None: the invoice journals service is not available
     runs: list[RecognitionRun] = field(default_factory=list)
     skipped_months: list[date] = field(default_factory=list)
     closed: date | None = None
 
     @property
     def changed(self) -> bool:
-        return bool(self.estimates or self.runs or self.closed)
+        return bool(self.estimates or self.runs or self.invoice_journals or self.closed)
 
 
 @dataclass
@@ -131,6 +140,12 @@ def _seed_entity(entity: LegalEntity, actor: User, as_of: date, log: Log) -> Ent
     if result.skipped_months:
         log(f"  {entity.code}: months closed before they were recognised (left alone): "
             + ", ".join(f"{m:%b %Y}" for m in result.skipped_months))
+    result.invoice_journals = _invoice_journals_post(entity)
+    if result.invoice_journals is None:
+        log(f"  {entity.code}: invoice journal entries skipped "
+            "(revenue.services.invoice_journals is not available)")
+    else:
+        log(f"  {entity.code}: {result.invoice_journals} invoice journal entries posted")
     result.plans = _plans_refresh(entity)
     log(f"  {entity.code}: " + (f"schedule plans refreshed for {result.plans} contracts"
                                 if result.plans is not None else
@@ -187,6 +202,26 @@ def _estimates_create(entity: LegalEntity, *, revision_month: date) -> int:
                 created_by_id=managers.get(contract.pk)))
     ContractEstimate.objects.bulk_create(new)
     return len(new)
+
+
+def _invoice_journals_post(entity: LegalEntity) -> int | None:
+    """Post the journal entries of the entity's issued documents, oldest first; how many new
+    entries (None when the service is missing). A document dated in a closed month is left
+    for finance (the posting refuses it)."""
+    post = _optional("revenue.services.invoice_journals", "invoice_journal_post")
+    if post is None:
+        return None
+    from billing.models import Invoice
+
+    posted = 0
+    for invoice_id in (Invoice.objects.filter(legal_entity=entity,
+                                              status__in=Invoice.ISSUED_STATES)
+                       .order_by("issue_date", "number", "pk").values_list("pk", flat=True)):
+        try:
+            posted += len(post(invoice_id=invoice_id))
+        except PeriodClosedError:
+            continue
+    return posted
 
 
 def _plans_refresh(entity: LegalEntity) -> int | None:
@@ -247,25 +282,34 @@ def revenue_totals() -> list[tuple[str, str, Decimal, Decimal, Decimal]]:
     for entity in LegalEntity.objects.order_by("code"):
         contracts = dict(Contract.objects.filter(legal_entity=entity)
                          .values_list("pk", "currency"))
-        recognised = dict(RecognitionEntry.objects.filter(contract__legal_entity=entity)
-                          .order_by().values("currency").annotate(total=Sum("amount"))
-                          .values_list("currency", "total"))
+        recognised = {currency: column_sum(total) for currency, total in
+                      RecognitionEntry.objects.filter(contract__legal_entity=entity)
+                      .order_by().values("currency").annotate(total=Sum("amount"))
+                      .values_list("currency", "total")}
         balances: dict[str, list[Decimal]] = {}
         for pk, (unbilled, deferred) in contract_balances_many(list(contracts)).items():
-            totals = balances.setdefault(contracts[pk], [Decimal("0.00"), Decimal("0.00")])
+            totals = balances.setdefault(contracts[pk], [ZERO, ZERO])
             totals[0] += unbilled
             totals[1] += deferred
         for currency in sorted(set(recognised) | set(balances)):
-            unbilled, deferred = balances.get(currency, [Decimal("0.00")] * 2)
-            rows.append((entity.code, currency, recognised.get(currency) or Decimal("0.00"),
+            unbilled, deferred = balances.get(currency, [ZERO, ZERO])
+            rows.append((entity.code, currency, recognised.get(currency, ZERO),
                          unbilled, deferred))
     return rows
 
 
 def unbalanced_journals() -> int:
-    """Journal entries whose totals or lines do not balance (0 in a healthy ledger)."""
-    by_totals = JournalEntry.objects.exclude(total_debit=F("total_credit")).count()
-    by_lines = (JournalLine.objects.order_by().values("entry_id")
-                .annotate(debit=Sum("debit"), credit=Sum("credit"))
-                .filter(~Q(debit=F("credit"))).count())
-    return by_totals + by_lines
+    """Journal entries whose totals differ or whose lines do not add up to them (0 in a
+    healthy ledger). The lines are summed here, exactly (SQLite's SUM is a float)."""
+    totals = dict(JournalEntry.objects.values_list("pk", "total_debit"))
+    unbalanced = set(JournalEntry.objects.exclude(total_debit=F("total_credit"))
+                     .values_list("pk", flat=True))
+    debits: dict[int, Decimal] = {}
+    credits: dict[int, Decimal] = {}
+    for entry_id, debit, credit in JournalLine.objects.values_list(
+            "entry_id", "debit", "credit").iterator(chunk_size=5000):
+        debits[entry_id] = debits.get(entry_id, ZERO) + debit
+        credits[entry_id] = credits.get(entry_id, ZERO) + credit
+    unbalanced |= {pk for pk, total in totals.items()
+                   if debits.get(pk, ZERO) != total or credits.get(pk, ZERO) != total}
+    return len(unbalanced)

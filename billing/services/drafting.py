@@ -38,7 +38,7 @@ from billing.models import (
 from billing.selectors.unbilled import rounding_policy_for
 from billing.services.linking import (
     TimeScope,
-    attach_time_items_to_lines,
+    attach_items_to_lines,
     link_expenses,
     link_time_entries,
 )
@@ -74,12 +74,24 @@ class _Lines:
         self.sequence = (InvoiceLine.objects.filter(invoice=invoice)
                          .order_by("-sequence").values_list("sequence", flat=True).first() or 0)
 
-    def add(self, *, contract: Contract, kind: str, description: str, amount: Decimal,
-            **extra: object) -> InvoiceLine:
+    def build(self, *, contract: Contract, kind: str, description: str, amount: Decimal,
+              **extra: object) -> InvoiceLine:
+        """The next line, unsaved (time and expense lines are inserted together)."""
         self.sequence += 1
-        return InvoiceLine.objects.create(
+        return InvoiceLine(
             invoice=self.invoice, sequence=self.sequence, contract=contract, kind=kind,
             description=description[:300], base_amount=amount, amount=amount, **extra)
+
+    def add(self, **fields: object) -> InvoiceLine:
+        line = self.build(**fields)
+        line.save()
+        return line
+
+    @staticmethod
+    def insert(built: list[InvoiceLine]) -> None:
+        """One INSERT for lines the run drafted from aggregates. They are not audited one by
+        one: the run's outcome records what it drafted, and every later edit is audited."""
+        InvoiceLine.objects.bulk_create(built)
 
 
 def _time_lines(lines: _Lines, contract: Contract, items: "BilledItemSet") -> Decimal:
@@ -91,19 +103,22 @@ def _time_lines(lines: _Lines, contract: Contract, items: "BilledItemSet") -> De
               .order_by("time_entry__project__code", "time_entry__person__role_id", "rate"))
     roles = {role.pk: role for role in Role.objects.filter(
         pk__in={g["time_entry__person__role_id"] for g in groups})}
-    total = ZERO
+    total, built = ZERO, []
     for group in groups:
         role = roles[group["time_entry__person__role_id"]]
         hours, rate = column_sum(group["hours"]), group["rate"]
         amount = quantize(hours * rate, contract.currency)
-        lines.add(contract=contract, kind=InvoiceLine.Kind.TIME,
-                  description=f"{group['time_entry__project__name']}: {role.name} "
-                              f"{hours:.2f} h {TIMES} {rate:.2f}",
-                  amount=amount, project_id=group["time_entry__project_id"], role=role,
-                  quantity=hours, unit_price=rate)
+        built.append(lines.build(
+            contract=contract, kind=InvoiceLine.Kind.TIME,
+            description=f"{group['time_entry__project__name']}: {role.name} "
+                        f"{hours:.2f} h {TIMES} {rate:.2f}",
+            amount=amount, project_id=group["time_entry__project_id"], role=role,
+            quantity=hours, unit_price=rate))
         total += amount
-    if groups:
-        attach_time_items_to_lines(invoice_id=lines.invoice.pk, contract_id=contract.pk)
+    if built:
+        lines.insert(built)
+        attach_items_to_lines(invoice_id=lines.invoice.pk, contract_id=contract.pk,
+                              kind=InvoiceLine.Kind.TIME)
     return total
 
 
@@ -111,7 +126,7 @@ def _expense_lines(lines: _Lines, contract: Contract, items: "BilledItemSet") ->
     """One line per category: Σ amount x (1 + markup), rounded at the line."""
     markup = 1 + contract.expense_markup_percent / HUNDRED
     labels = dict(Expense.Category.choices)
-    total = ZERO
+    total, built = ZERO, []
     for group in (items.unlined_expenses()
                   .values("expense__category").annotate(value=Sum("amount"))
                   .order_by("expense__category")):
@@ -120,10 +135,13 @@ def _expense_lines(lines: _Lines, contract: Contract, items: "BilledItemSet") ->
         text = f"Expenses: {labels.get(category, category).lower()} {value:,.2f}"
         if contract.expense_markup_percent:
             text += f" {TIMES} {markup.normalize():f}"
-        line = lines.add(contract=contract, kind=InvoiceLine.Kind.EXPENSE, description=text,
-                         amount=amount, category=category)
-        items.unlined_expenses().filter(expense__category=category).update(line=line)
+        built.append(lines.build(contract=contract, kind=InvoiceLine.Kind.EXPENSE,
+                                 description=text, amount=amount, category=category))
         total += amount
+    if built:
+        lines.insert(built)
+        attach_items_to_lines(invoice_id=lines.invoice.pk, contract_id=contract.pk,
+                              kind=InvoiceLine.Kind.EXPENSE)
     return total
 
 

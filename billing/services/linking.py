@@ -113,21 +113,26 @@ def link_expenses(*, invoice_id: int, contract_id: int, currency: str, cut_off: 
         return max(cursor.rowcount, 0)
 
 
-def attach_time_items_to_lines(*, invoice_id: int, contract_id: int) -> int:
-    """Point the invoice's unlined time items of a contract at their time line (same project,
-    the person's role and the frozen rate) in ONE `UPDATE … FROM` (PostgreSQL, SQLite ≥ 3.33)
-    instead of one filtered UPDATE per line; returns how many were attached."""
-    items, entries = BilledItem._meta.db_table, TimeEntry._meta.db_table
-    lines, people = InvoiceLine._meta.db_table, Person._meta.db_table
+def attach_items_to_lines(*, invoice_id: int, contract_id: int, kind: str) -> int:
+    """Point the invoice's unlined time items (or expense items) of a contract at their line
+    — time: same project, the person's role and the frozen rate; expenses: same category —
+    in ONE `UPDATE … FROM` (PostgreSQL, SQLite ≥ 3.33) instead of one UPDATE per line."""
+    items, lines = BilledItem._meta.db_table, InvoiceLine._meta.db_table
+    if kind == InvoiceLine.Kind.TIME:
+        sources = f"{TimeEntry._meta.db_table} te, {Person._meta.db_table} p"
+        match = (f"{items}.time_entry_id = te.id AND te.person_id = p.id"
+                 f" AND l.project_id = te.project_id AND l.role_id = p.role_id"
+                 f" AND l.unit_price = {items}.rate")
+    else:
+        sources = f"{Expense._meta.db_table} ex, {Project._meta.db_table} pr"
+        match = (f"{items}.expense_id = ex.id AND ex.project_id = pr.id"
+                 f" AND pr.contract_id = l.contract_id AND l.category = ex.category")
     sql = f"""
         UPDATE {items} SET line_id = l.id
-        FROM {entries} te, {people} p, {lines} l
-        WHERE {items}.invoice_id = %s AND {items}.line_id IS NULL
-          AND {items}.time_entry_id = te.id AND te.person_id = p.id
+        FROM {sources}, {lines} l
+        WHERE {items}.invoice_id = %s AND {items}.line_id IS NULL AND {match}
           AND l.invoice_id = %s AND l.contract_id = %s AND l.kind = %s
-          AND l.project_id = te.project_id AND l.role_id = p.role_id
-          AND l.unit_price = {items}.rate
     """  # noqa: S608 (table names from model metadata; values are parameters)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [invoice_id, invoice_id, contract_id, InvoiceLine.Kind.TIME])
+        cursor.execute(sql, [invoice_id, invoice_id, contract_id, kind])
         return max(cursor.rowcount, 0)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from psa import events
 from psa.common.errors import PeriodClosedError
 from psa.common.jobs import enqueue_on_commit
 from psa.common.money import column_sum
@@ -150,6 +151,12 @@ def _journals_post(run: RecognitionRun, entries: list[RecognitionEntry],
         journals.append(journal)
         lines.append((journal, postings))
     JournalEntry.objects.bulk_create(journals)
+    for journal in journals:  # the ERP connector posts each entry (ARCHITECTURE.md: outbox)
+        events.publish("journal_entry.posted", aggregate=journal, payload={
+            "journal_entry_id": journal.pk, "legal_entity_id": run.legal_entity_id,
+            "source": journal.source, "source_id": journal.source_id,
+            "entry_date": journal.entry_date.isoformat(), "currency": journal.currency,
+            "total": str(journal.total_debit)})
     JournalLine.objects.bulk_create([
         JournalLine(entry=journal, account_key=p.key, account_code=codes[p.key], debit=p.debit,
                     credit=p.credit) for journal, postings in lines for p in postings])
@@ -171,18 +178,24 @@ def _schedule_lines_update(contracts: list[Contract], targets: list[Target],
                     .values_list("contract_id", "total")}
     existing = {line.schedule_id: line for line in ScheduleLine.objects.filter(
         schedule__in=schedules.values(), month=month)}
+    by_id = {c.pk: c for c in contracts}
     new, changed = [], []
     for target in targets:
         schedule = schedules[target.contract_id]
         amount = month_totals.get(target.contract_id) or 0
         line = existing.get(schedule.pk)
         if line is None:
+            contract = by_id[target.contract_id]
+            outside = month < contract.start_date.replace(day=1) or month > contract.end_date
+            if outside and not amount:
+                continue  # nothing to show in a month outside the service period
             new.append(ScheduleLine(schedule=schedule, month=month, recognised_amount=amount,
                                     explanation=target.explanation, inputs=target.inputs))
-        else:
+        elif (line.recognised_amount, line.explanation, line.inputs) != (
+                amount, target.explanation, target.inputs):
             line.recognised_amount, line.explanation = amount, target.explanation
             line.inputs = target.inputs
-            changed.append(line)
+            changed.append(line)  # only rows that moved are written (a re-run writes none)
     now = timezone.now()
     for line in (*new, *changed):
         line.updated_at = now  # bulk writes skip auto_now; `updated_since` and ETags need it
@@ -193,9 +206,10 @@ def _schedule_lines_update(contracts: list[Contract], targets: list[Target],
     ScheduleLine.objects.bulk_update(changed, ["recognised_amount", "explanation", "inputs",
                                                "updated_at"])
     cumulative = {t.contract_id: t.cumulative for t in targets}
+    moved = []
     for schedule in schedules.values():
-        schedule.recognised_to_date = cumulative.get(schedule.contract_id,
-                                                     schedule.recognised_to_date)
-        schedule.updated_at = now
-    RevenueSchedule.objects.bulk_update(list(schedules.values()),
-                                        ["recognised_to_date", "updated_at"])
+        to_date = cumulative.get(schedule.contract_id, schedule.recognised_to_date)
+        if to_date != schedule.recognised_to_date:
+            schedule.recognised_to_date, schedule.updated_at = to_date, now
+            moved.append(schedule)
+    RevenueSchedule.objects.bulk_update(moved, ["recognised_to_date", "updated_at"])

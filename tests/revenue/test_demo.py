@@ -11,16 +11,20 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, Max
 
+from billing.models import Invoice
 from psa.models import Contract, LegalEntity, Period
 from revenue.demo import revenue_counts, unbalanced_journals
 from revenue.models import (
     ContractEstimate,
     JournalEntry,
+    JournalLine,
     RecognitionEntry,
     RecognitionRun,
     RevenueSchedule,
     ScheduleLine,
 )
+from revenue.services.invoice_journals import invoice_journal_entries
+from revenue.services.journals import contract_balances_many
 
 AS_OF = date(2026, 3, 16)
 DEC, JAN, FEB, MAR = date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
@@ -82,6 +86,18 @@ def test_every_entity_has_its_past_months_recognised_with_balanced_journals(firm
         assert line.recognised_amount == posted
     assert "Revenue demo data ready" in out and "Rows per model:" in out
     assert "recognised" in out and "deferred" in out
+    assert "do not balance" not in out
+    # The invoices seed_demo_billing issued have their journal entries, posted after the runs:
+    # per contract at most one of unbilled receivable and deferred revenue is left.
+    issued = Invoice.objects.filter(status__in=Invoice.ISSUED_STATES)
+    assert issued.exists()
+    assert all(invoice_journal_entries(invoice).exists() for invoice in issued)
+    balances = contract_balances_many(list(Contract.objects.values_list("pk", flat=True)))
+    assert all(not (unbilled and deferred) for unbilled, deferred in balances.values())
+    # The check itself sees a line that no longer adds up to its entry.
+    line = JournalLine.objects.filter(debit__gt=0).order_by("pk").first()
+    JournalLine.objects.filter(pk=line.pk).update(debit=line.debit + Decimal("0.01"))
+    assert unbalanced_journals() == 1
 
 
 def test_estimates_plans_and_the_oldest_month_closed(firm):

@@ -1,5 +1,6 @@
-"""`manage.py seed_demo_revenue`: estimates, schedule plans, recognition runs for the past
-months and one old month closed, on top of `seed_demo`'s firm (after seed_demo_billing)."""
+"""`manage.py seed_demo_revenue`: estimates, recognition runs for the past months, invoice
+journals, schedule plans and one old month closed, on top of `seed_demo`'s firm (run after
+seed_demo_billing)."""
 
 import time
 from argparse import ArgumentParser
@@ -15,11 +16,11 @@ from revenue.demo import revenue_counts, revenue_totals, seed_revenue, unbalance
 class Command(BaseCommand):
     help = (
         "Create revenue demo data for the firm of `seed_demo` (run it after seed_demo_billing):"
-        " estimates at completion for percent-complete contracts (with a revision), schedule "
-        "plans, a recognition run for every past month of the demo per legal entity, and the "
-        "oldest month closed; the previous and current months stay open for the month-end "
-        "close. Deterministic for a given --as-of, and idempotent: a repeat creates nothing. "
-        "Refused in production mode."
+        " estimates at completion for percent-complete contracts (with a revision), a "
+        "recognition run for every past month of the demo per legal entity, the journal "
+        "entries of the invoices it issued, schedule plans, and the oldest month closed; the "
+        "previous and current months stay open for the month-end close. Deterministic for a "
+        "given --as-of, and idempotent: a repeat creates nothing. Refused in production mode."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
