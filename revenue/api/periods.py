@@ -17,8 +17,9 @@ from psa.api.filters import BaseFilter
 from psa.api.serializers.common import OutputSerializer
 from psa.api.serializers.org import TIMESTAMPS
 from psa.models import Period
+from revenue.errors import MonthCloseBlockedError
 from revenue.selectors.close import period_list
-from revenue.services.close import MonthCloseBlockedError, month_close, month_reopen
+from revenue.services.close import month_close, month_reopen
 
 
 class PeriodOutputSerializer(OutputSerializer):

@@ -16,20 +16,11 @@ from django.utils import timezone
 from psa.common.errors import DomainError, StateConflictError
 from psa.models import LegalEntity, Period
 from psa.services.periods import period_close, period_reopen
-from revenue.selectors.close import ChecklistItem, close_checklist
+from revenue.errors import MonthCloseBlockedError
+from revenue.selectors.close import close_checklist
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-
-class MonthCloseBlockedError(StateConflictError):
-    """The month's checklist still has blocking items; `blocking` lists them."""
-
-    code = "close_blocked"
-
-    def __init__(self, detail: str, *, blocking: list[ChecklistItem]) -> None:
-        super().__init__(detail, attr="month")
-        self.blocking = blocking
 
 
 @transaction.atomic

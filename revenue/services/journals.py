@@ -17,19 +17,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from psa import events
-from psa.common.errors import DomainError
 from psa.common.money import column_sum
 from psa.models import Contract, LegalEntity
 from psa.services.periods import period_ensure_open
+from revenue.errors import UnbalancedJournalError
 from revenue.models import DEFAULT_ACCOUNTS, AccountKey, AccountMapping, JournalEntry, JournalLine
 
 ZERO = Decimal("0.00")
-
-
-class UnbalancedJournalError(DomainError):
-    """Debits and credits of a journal entry differ (never posted)."""
-
-    code = "unbalanced_journal"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from psa.common.errors import PeriodClosedError
 from psa.common.jobs import enqueue_on_commit
 from psa.common.money import column_sum
 from psa.models import Contract, LegalEntity, Period
+from revenue.errors import UnbalancedJournalError
 from revenue.models import (
     JournalEntry,
     JournalLine,
@@ -31,7 +32,6 @@ from revenue.models import (
 )
 from revenue.services.journals import (
     ZERO,
-    UnbalancedJournalError,
     account_codes,
     contract_balances_many,
     recognition_postings,

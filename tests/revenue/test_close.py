@@ -16,6 +16,7 @@ from django.urls import reverse
 from psa import roles
 from psa.common.errors import DomainError, StateConflictError
 from psa.models import Contract, Expense, LegalEntity, OutboxEvent, Period, Project, TimeEntry
+from revenue.errors import MonthCloseBlockedError
 from revenue.models import JournalEntry, JournalLine, RecognitionRun, RevenueSchedule, ScheduleLine
 from revenue.selectors.close import (
     BLOCKING,
@@ -25,7 +26,7 @@ from revenue.selectors.close import (
     default_legal_entity,
     variances,
 )
-from revenue.services.close import MonthCloseBlockedError, month_close, month_reopen
+from revenue.services.close import month_close, month_reopen
 from revenue.services.recognition import recognition_run_execute
 from tests.billing.factories import InvoiceFactory
 from tests.psa.factories import (
