@@ -7,34 +7,17 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from psa.common.money import money_field
-from psa.models.base import BaseModel
+from psa.models.base import BackgroundRun
 
 
-class InvoiceRun(BaseModel):
+class InvoiceRun(BackgroundRun):
     """One invoice run: a legal entity (or all) and a cut-off date, run as a Celery job split
     by client. `done_units` counts finished clients; the page and the API show the progress."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        COMPLETED = "completed", _("Completed")
-        FAILED = "failed", _("Failed")
-
-    FINISHED: ClassVar[tuple[str, ...]] = (Status.COMPLETED, Status.FAILED)
 
     legal_entity = models.ForeignKey("psa.LegalEntity", on_delete=models.PROTECT, null=True,
                                      blank=True, related_name="invoice_runs")
     cut_off = models.DateField()
-    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED,
-                              db_index=True)
-    total_units = models.PositiveIntegerField(default=0)
-    done_units = models.PositiveIntegerField(default=0)
     invoices_created = models.PositiveIntegerField(default=0)
-    started_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True,
-                                   blank=True, related_name="+")
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -45,14 +28,6 @@ class InvoiceRun(BaseModel):
 
     def get_absolute_url(self) -> str:
         return reverse("billing:run-detail", args=[self.pk])
-
-    @property
-    def progress_percent(self) -> int:
-        if self.status == self.Status.COMPLETED:
-            return 100
-        if not self.total_units:
-            return 0
-        return min(100, round(100 * self.done_units / self.total_units))
 
 
 class RunOutcome(models.Model):

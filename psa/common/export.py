@@ -1,11 +1,13 @@
-"""CSV export of list pages: streamed row by row, never the whole table in memory."""
+"""Exports of list pages and reports: CSV streamed row by row (never the whole table in
+memory), and XLSX workbooks for the reports."""
 
 import csv
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection, OWASP).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -47,6 +49,26 @@ def csv_response(*, filename: str, header: Sequence[str],
     """A streamed CSV download; pass `queryset.values_list(...).iterator(chunk_size=2000)`."""
     response = StreamingHttpResponse(csv_lines(header, rows),
                                      content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def xlsx_response(*, filename: str, sheet: str, header: Sequence[str],
+                  rows: Iterable[Sequence[object]]) -> HttpResponse:
+    """A one-sheet workbook download (text cells defused as in CSV; numbers stay numbers)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet(sheet)
+    worksheet.append(list(header))
+    for row in rows:
+        worksheet.append([csv_cell(v) if isinstance(v, str) else v for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response

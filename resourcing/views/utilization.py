@@ -1,6 +1,5 @@
 """Utilization pages: the report with its chart and exports, the bench and demand vs capacity."""
 
-import io
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,7 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
-from psa.common.export import csv_cell, csv_response
+from psa.common.export import csv_response, xlsx_response
 from psa.common.permissions import RequiredPermsMixin
 from psa.models import Role
 from resourcing.selectors.utilization import (
@@ -76,24 +75,6 @@ def _chart(rows: list[UtilizationRow]) -> dict[str, object]:
             "truncated": len(rows) > CHART_ROWS}
 
 
-def _xlsx_response(*, filename: str, header: list[str], rows: list[list[object]]) -> HttpResponse:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Utilization")
-    sheet.append(header)
-    for row in rows:
-        sheet.append([csv_cell(v) if isinstance(v, str) else v for v in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 class UtilizationView(RequiredPermsMixin, View):
     """`/utilization/`: the report grouped by person, role, team or week; `?format=csv|xlsx`."""
 
@@ -117,7 +98,8 @@ class UtilizationView(RequiredPermsMixin, View):
             name = f"utilization-{params['group_by']}-{params['start']}-{params['end']}"
             if export == "csv":
                 return csv_response(filename=f"{name}.csv", header=header, rows=table)
-            return _xlsx_response(filename=f"{name}.xlsx", header=header, rows=table)
+            return xlsx_response(sheet="Utilization", filename=f"{name}.xlsx", header=header,
+                                 rows=table)
         total = utilization_totals(rows)
         query = request.GET.copy()
         query.pop("format", None)

@@ -1,53 +1,26 @@
 """Recognition runs and what they posted: the ledger of recognised revenue."""
 
-from typing import ClassVar
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from psa.common.money import currency_field, money_field
-from psa.models.base import BaseModel
+from psa.models.base import BackgroundRun
 
 
-class RecognitionRun(BaseModel):
+class RecognitionRun(BackgroundRun):
     """One recognition run for a legal entity and month (a Celery job with progress)."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        COMPLETED = "completed", _("Completed")
-        FAILED = "failed", _("Failed")
-
-    FINISHED: ClassVar[tuple[str, ...]] = (Status.COMPLETED, Status.FAILED)
 
     legal_entity = models.ForeignKey("psa.LegalEntity", on_delete=models.PROTECT,
                                      related_name="recognition_runs")
     period = models.DateField(help_text=_("The first day of the month recognised."))
-    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED,
-                              db_index=True)
-    total_units = models.PositiveIntegerField(default=0)
-    done_units = models.PositiveIntegerField(default=0)
     entries_posted = models.PositiveIntegerField(default=0)
     amount_posted = money_field()
-    started_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True,
-                                   blank=True, related_name="+")
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Recognition {self.legal_entity_id} {self.period:%Y-%m}"
-
-    @property
-    def progress_percent(self) -> int:
-        if self.status == self.Status.COMPLETED:
-            return 100
-        if not self.total_units:
-            return 0
-        return min(100, round(100 * self.done_units / self.total_units))
 
 
 class RecognitionEntry(models.Model):

@@ -4,7 +4,6 @@ exports (`?format=csv|xlsx`)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
@@ -15,7 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
-from psa.common.export import csv_cell, csv_response
+from psa.common.export import csv_response, xlsx_response
 from psa.common.money import CURRENCY_CHOICES
 from psa.common.permissions import RequiredPermsMixin
 from psa.models import LegalEntity
@@ -130,24 +129,6 @@ def forecast_chart(months: Sequence[date], totals: Sequence[ForecastCell]) -> di
             "legend": [{"label": label, "colour": COLOURS[series]} for series, label in SERIES]}
 
 
-def _xlsx_response(*, filename: str, header: list[str], rows: list[list[object]]) -> HttpResponse:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Forecast")
-    sheet.append(header)
-    for row in rows:
-        sheet.append([csv_cell(v) if isinstance(v, str) else v for v in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 def _export(forecast: Forecast, export: str) -> HttpResponse:
     header = forecast_export_header(forecast)
     rows = forecast_export_rows(forecast)
@@ -155,7 +136,7 @@ def _export(forecast: Forecast, export: str) -> HttpResponse:
             f"{forecast.currency}")
     if export == "csv":
         return csv_response(filename=f"{name}.csv", header=header, rows=rows)
-    return _xlsx_response(filename=f"{name}.xlsx", header=header, rows=rows)
+    return xlsx_response(sheet="Forecast", filename=f"{name}.xlsx", header=header, rows=rows)
 
 
 class ForecastView(RequiredPermsMixin, View):
