@@ -9,6 +9,7 @@ from billing.views.invoice_actions import InvoiceActionView, ItemHoldView, LineE
 from billing.views.invoices import InvoiceDetailView, InvoiceListView, InvoicePdfView
 from billing.views.reports import RealizationView, ReceivablesView, ReconciliationView
 from billing.views.runs import RunDetailView, RunProgressView
+from billing.views.terms import ContractTermsView
 from billing.views.workbench import (
     CapHoldWriteOffView,
     HoldReleaseView,
@@ -35,6 +36,8 @@ urlpatterns = [
          name="invoice-action"),
     path("lines/<int:pk>/<slug:action>/", LineEditView.as_view(), name="line-edit"),
     path("items/<int:pk>/hold/", ItemHoldView.as_view(), name="item-hold"),
+    path("contracts/<int:contract_id>/terms/", ContractTermsView.as_view(),
+         name="contract-terms"),
     path("receivables/", ReceivablesView.as_view(), name="receivables"),
     path("realization/", RealizationView.as_view(), name="realization"),
     path("reconciliation/", ReconciliationView.as_view(), name="reconciliation"),
