@@ -114,7 +114,7 @@ def project_financials(*, project: Project) -> ProjectFinancials:
         billed=Sum("amount", filter=Q(status=Milestone.Status.INVOICED)),
         unbilled=Sum("amount", filter=billable))
     actual_hours, actual_cost, other_costs = project_actuals(project=project)
-    revenue = ZERO  # TODO(#7): recognised revenue of the project's contract
+    revenue = ZERO  # TODO(#8): billing and revenue figures (psa cannot import those apps)
     cost = actual_cost
     margin = quantize(revenue - cost, currency)
     return ProjectFinancials(

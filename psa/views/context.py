@@ -6,7 +6,7 @@ from django.urls import reverse
 from psa.roles import ROLE_LABELS
 from psa.rules import user_roles
 
-# (label, url name, permission needed); TODO(#3..#8): the later issues' pages join here.
+# (label, url name, permission needed), in the order the sidebar shows them.
 NAVIGATION = [
     ("Home", "home", None),
     ("My week", "timesheet", "psa.add_timeentry"),
