@@ -62,25 +62,38 @@ def _by_contract(queryset, value, places: int = 2) -> dict[int, Decimal]:
             queryset.order_by().values("contract_key").annotate(value=value)}
 
 
-def _time_value(ids: list[int], end: date, rate: str) -> dict[int, Decimal]:
-    product = ExpressionWrapper(F("hours") * F(rate), output_field=VALUE)
-    return _by_contract(TimeEntry.objects.filter(
-        project__contract_id__in=ids, status__in=EARNED_STATES, work_date__lte=end,
-        **({"is_billable": True} if rate == "bill_rate" else {}))
-        .annotate(contract_key=F("project__contract_id")), Sum(product), places=6)
+def _figures(queryset, sums: dict[str, tuple[object, int]]) -> dict[str, dict[int, Decimal]]:
+    """Several sums per contract in ONE grouped query: {name: {contract id: exact sum}}."""
+    out: dict[str, dict[int, Decimal]] = {name: {} for name in sums}
+    rows = (queryset.order_by().values("contract_key")
+            .annotate(**{name: expression for name, (expression, _) in sums.items()}))
+    for row in rows:
+        for name, (_, places) in sums.items():
+            out[name][row["contract_key"]] = column_sum(row[name], places)
+    return out
 
 
-def _expenses(ids: list[int], end: date, *, billable_only: bool) -> dict[int, Decimal]:
-    filters = {"is_billable": True} if billable_only else {}
-    return _by_contract(Expense.objects.filter(
-        project__contract_id__in=ids, status__in=EARNED_STATES, expense_date__lte=end, **filters)
-        .annotate(contract_key=F("project__contract_id")), Sum("project_amount"))
+def _time_figures(ids: list[int], end: date) -> dict[str, dict[int, Decimal]]:
+    """Billable value at the frozen bill rate, cost at the frozen cost rate and hours, per
+    contract, in one pass over the time entries."""
+    def value(rate: str) -> ExpressionWrapper:
+        return ExpressionWrapper(F("hours") * F(rate), output_field=VALUE)
 
-
-def _hours(ids: list[int], end: date) -> dict[int, Decimal]:
-    return _by_contract(TimeEntry.objects.filter(
+    return _figures(TimeEntry.objects.filter(
         project__contract_id__in=ids, status__in=EARNED_STATES, work_date__lte=end)
-        .annotate(contract_key=F("project__contract_id")), Sum("hours"))
+        .annotate(contract_key=F("project__contract_id")), {
+            "billable_value": (Sum(value("bill_rate"), filter=Q(is_billable=True)), 6),
+            "cost_value": (Sum(value("cost_rate")), 6),
+            "hours": (Sum("hours"), 2)})
+
+
+def _expense_figures(ids: list[int], end: date) -> dict[str, dict[int, Decimal]]:
+    """Billable and all expenses per contract, in one pass."""
+    return _figures(Expense.objects.filter(
+        project__contract_id__in=ids, status__in=EARNED_STATES, expense_date__lte=end)
+        .annotate(contract_key=F("project__contract_id")), {
+            "billable": (Sum("project_amount", filter=Q(is_billable=True)), 2),
+            "all": (Sum("project_amount"), 2)})
 
 
 def _milestones(ids: list[int], end: date) -> dict[int, Decimal]:
@@ -139,13 +152,15 @@ def targets_for(contracts: Iterable[Contract], month: date) -> list[Target]:
     end = month_end(month)
     before = recognised_before(ids, month)
     methods = {c.revenue_method for c in contracts}
-    tm = {Method.AS_DELIVERED} & methods
-    time_value = _time_value(ids, end, "bill_rate") if tm else {}
-    billable_expenses = _expenses(ids, end, billable_only=True) if tm else {}
-    cost = Method.PERCENT_COMPLETE_COST in methods
-    time_cost = _time_value(ids, end, "cost_rate") if cost else {}
-    all_expenses = _expenses(ids, end, billable_only=False) if cost else {}
-    hours = _hours(ids, end) if Method.PERCENT_COMPLETE_HOURS in methods else {}
+    by_time = {Method.AS_DELIVERED, Method.PERCENT_COMPLETE_COST,
+               Method.PERCENT_COMPLETE_HOURS} & methods
+    times = _time_figures(ids, end) if by_time else {"billable_value": {}, "cost_value": {},
+                                                     "hours": {}}
+    by_expense = {Method.AS_DELIVERED, Method.PERCENT_COMPLETE_COST} & methods
+    spent = _expense_figures(ids, end) if by_expense else {"billable": {}, "all": {}}
+    time_value, time_cost, hours = (times["billable_value"], times["cost_value"],
+                                    times["hours"])
+    billable_expenses, all_expenses = spent["billable"], spent["all"]
     milestones = _milestones(ids, end) if Method.MILESTONE in methods else {}
     estimated = ({Method.PERCENT_COMPLETE_COST, Method.PERCENT_COMPLETE_HOURS} & methods)
     estimates = _estimates(contracts, month) if estimated else {}
