@@ -199,13 +199,14 @@ def _milestone_lines(lines: _Lines, contract: Contract, cut_off: date,
 
 
 def _installment_lines(lines: _Lines, contract: Contract, cut_off: date) -> tuple[Decimal, int]:
-    schedule = list(Installment.objects.filter(contract=contract).order_by("sequence"))
+    """One line per installment due by the cut-off and not live-billed (two queries to find
+    them, whatever the schedule's length)."""
+    schedule = Installment.objects.filter(contract=contract)
+    size = schedule.count()
     total, count = ZERO, 0
-    for installment in schedule:
-        if installment.due_date > cut_off or installment.billed_items.filter(
-                is_live=True).exists():
-            continue
-        text = installment.description or f"Installment {installment.sequence} of {len(schedule)}"
+    for installment in (schedule.filter(due_date__lte=cut_off)
+                        .exclude(billed_items__is_live=True).order_by("sequence")):
+        text = installment.description or f"Installment {installment.sequence} of {size}"
         line = lines.add(contract=contract, kind=InvoiceLine.Kind.INSTALLMENT,
                          description=f"{text} (due {installment.due_date:%d %b %Y})",
                          amount=installment.amount)
