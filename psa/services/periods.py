@@ -31,6 +31,19 @@ def period_ensure_open(*, legal_entity_id: int, on: date) -> None:
             attr="date")
 
 
+def period_lock_open(*, legal_entity_id: int, on: date, attr: str = "date") -> Period:
+    """Lock the month of `on` (its Period row, created open if missing) for the rest of the
+    transaction and raise PeriodClosedError when it is closed: a write that must not land in a
+    month being closed holds this lock, and `period_close` waits for it (or it for the close)."""
+    period = _period_locked(legal_entity_id=legal_entity_id, month=on.replace(day=1))
+    if period.status == Period.Status.CLOSED:
+        raise PeriodClosedError(
+            f"{on:%B %Y} is closed for this legal entity: nothing dated in it can be created, "
+            f"changed or deleted. Ask finance to reopen the period if a correction is needed.",
+            attr=attr)
+    return period
+
+
 def closed_months(*, legal_entity_id: int, start: date, end: date) -> set[date]:
     """The first days of the closed months between `start` and `end` (one query)."""
     return set(Period.objects.filter(

@@ -44,6 +44,7 @@ from billing.models import Invoice, InvoiceLine
 from psa.common.errors import DomainError
 from psa.common.money import ZERO, split
 from psa.models import Contract
+from psa.services.periods import period_lock_open
 from revenue.models import JournalEntry
 from revenue.services.journals import contract_balances_many, invoice_postings, journal_post
 
@@ -110,6 +111,8 @@ def invoice_journal_post(*, invoice_id: int) -> list[JournalEntry]:
         return []
     parts = _parts(invoice)
     contract_ids = sorted({part.contract_id for part in parts})
+    # The month first, then the contracts: the order a recognition run takes them in.
+    period_lock_open(legal_entity_id=invoice.legal_entity_id, on=invoice.issue_date)
     contracts = {c.pk: c for c in Contract.objects.select_for_update(of=("self",))
                  .filter(pk__in=contract_ids).order_by("pk")}
     balances = contract_balances_many(contract_ids)

@@ -19,7 +19,7 @@ from django.db.models import Sum
 from psa import events
 from psa.common.money import column_sum
 from psa.models import Contract, LegalEntity
-from psa.services.periods import period_ensure_open
+from psa.services.periods import period_lock_open
 from revenue.errors import UnbalancedJournalError
 from revenue.models import DEFAULT_ACCOUNTS, AccountKey, AccountMapping, JournalEntry, JournalLine
 
@@ -81,7 +81,8 @@ def journal_post(*, legal_entity: LegalEntity | int, entry_date: date, source: s
         raise UnbalancedJournalError(f"Debits {debit} and credits {credit} differ.")
     if not lines:
         return None
-    period_ensure_open(legal_entity_id=entity_id, on=entry_date)
+    # Locked, so a month being closed at this moment cannot receive the entry.
+    period_lock_open(legal_entity_id=entity_id, on=entry_date)
     if JournalEntry.objects.filter(source=source, source_id=source_id).exists():
         return None
     codes = account_codes(entity_id)

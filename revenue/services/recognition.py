@@ -20,7 +20,8 @@ from psa import events
 from psa.common.errors import PeriodClosedError
 from psa.common.jobs import enqueue_on_commit
 from psa.common.money import column_sum
-from psa.models import Contract, LegalEntity, Period
+from psa.models import Contract, LegalEntity
+from psa.services.periods import period_ensure_open, period_lock_open
 from revenue.errors import UnbalancedJournalError
 from revenue.models import (
     JournalEntry,
@@ -51,24 +52,12 @@ def contracts_for_recognition(legal_entity_id: int, month: date):
             .order_by("pk"))
 
 
-def _period_locked_open(legal_entity_id: int, month: date) -> Period:
-    period, _ = Period.objects.get_or_create(legal_entity_id=legal_entity_id, month=month)
-    period = Period.objects.select_for_update().get(pk=period.pk)
-    if period.status == Period.Status.CLOSED:
-        raise PeriodClosedError(f"{month:%B %Y} is closed: recognition never rewrites a closed "
-                                "period.", attr="period")
-    return period
-
-
 @transaction.atomic
 def recognition_run_start(*, actor: User, legal_entity: LegalEntity,
                           period: date) -> RecognitionRun:
     """Queue a recognition run; the Celery task `revenue.recognition_run_execute` runs it."""
     month = period.replace(day=1)
-    if Period.objects.filter(legal_entity=legal_entity, month=month,
-                             status=Period.Status.CLOSED).exists():
-        raise PeriodClosedError(f"{month:%B %Y} is closed for {legal_entity.name}.",
-                                attr="period")
+    period_ensure_open(legal_entity_id=legal_entity.pk, on=month)
     if month > timezone.localdate().replace(day=1):
         raise PeriodClosedError("Revenue cannot be recognised for a future month.",
                                 code="future_period", attr="period")
@@ -112,7 +101,7 @@ def recognition_run_execute(*, run_id: int) -> RecognitionRun:
 
 @transaction.atomic
 def _recognise_chunk(run: RecognitionRun, ids: list[int]) -> None:
-    _period_locked_open(run.legal_entity_id, run.period)
+    period_lock_open(legal_entity_id=run.legal_entity_id, on=run.period, attr="period")
     # Locked, so an invoice's journal posting for the same contract waits and never reads a
     # balance this chunk is about to move (period first, then contracts: no deadlock).
     contracts = list(Contract.objects.select_for_update(of=("self",)).filter(pk__in=ids)
