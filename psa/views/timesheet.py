@@ -263,8 +263,11 @@ class TimerStartView(TimesheetMixin, View):
         if person is None:
             return self.no_person(status=400)
         week_start = self.week_from(request.POST, person)
-        task = Task.objects.select_related("project").filter(
-            pk=request.POST.get("task") or 0).first()
+        try:
+            task_id = int(request.POST.get("task", ""))
+        except ValueError as exc:
+            raise Http404("No such task.") from exc
+        task = Task.objects.select_related("project").filter(pk=task_id).first()
         if task is None:
             raise Http404("No such task.")
         try:

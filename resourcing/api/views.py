@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from psa.api.base import ApiViewSet
 from psa.api.views.common import crud_schema
 from psa.models import Person
+from psa.rules import visible
 from resourcing import selectors, services
 from resourcing.api import serializers as s
 from resourcing.api.candidates import CandidateOutputSerializer
@@ -205,7 +206,9 @@ class CapacityViewSet(ApiViewSet):
         query = s.CapacityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         ids = query.validated_data["person"]
-        people = list(Person.objects.filter(pk__in=ids).order_by("pk"))
+        # Only people the caller may see; anyone else reads as an unknown id.
+        people = list(visible(Person.objects.filter(pk__in=ids), request.user,
+                              "psa.view_person").order_by("pk"))
         if len(people) != len(ids):
             raise ValidationError({"person": ["Unknown person id."]})
         rows = selectors.capacity_report(people=people, start=query.validated_data["start"],

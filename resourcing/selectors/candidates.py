@@ -43,6 +43,7 @@ from decimal import Decimal
 from django.db.models import F, FilteredRelation, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from psa.common.money import column_sum
 from psa.models import CostRate, Person, TimeEntry
 from psa.selectors.calendar import capacity_by_week_for_people
 from resourcing.models import Certification, PersonSkill, RequestSkill, ResourceRequest
@@ -254,7 +255,7 @@ def candidates_for_request(*, request: ResourceRequest, exclude_ids: Collection[
             free = free_by_pair[pair] = sum(
                 (min(hours, max(ZERO, per_week_capacity[week] - per_week_allocation[week].hard))
                  for week, hours in zip(weeks, requested, strict=True)), ZERO)
-        hours = billable.get(person.pk) or ZERO
+        hours = column_sum(billable.get(person.pk))
         window = window_capacity.get(person.pk, ZERO)
         actual = (hours / window * HUNDRED).quantize(PERCENT) if window else ZERO
         factors = context.factors(person, free, actual)

@@ -28,9 +28,11 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
+from psa.common.money import column_sum
 from psa.models import Person, Role, TimeEntry
 from psa.selectors.calendar import capacity_by_week_for_people
 from resourcing.models import Assignment, ResourceRequest
+from resourcing.selectors.capacity import week_start, weeks_between
 
 ZERO = Decimal("0.00")
 HOURS = Decimal("0.01")
@@ -39,20 +41,6 @@ ACTUAL_STATES = (TimeEntry.Status.APPROVED, TimeEntry.Status.INVOICED,
                  TimeEntry.Status.WRITTEN_OFF)
 GROUP_BYS = ("person", "role", "team", "week")
 OPEN_REQUEST_STATES = (ResourceRequest.Status.OPEN, ResourceRequest.Status.PARTIALLY_FILLED)
-
-
-def week_start(day: date) -> date:
-    """The Monday of `day`'s week."""
-    return day - timedelta(days=day.weekday())
-
-
-def weeks_between(start: date, end: date) -> list[date]:
-    """The Mondays of every week touching `start`..`end`."""
-    monday, weeks = week_start(start), []
-    while monday <= end:
-        weeks.append(monday)
-        monday += timedelta(days=7)
-    return weeks
 
 
 def weekdays_between(first: date, last: date) -> int:
@@ -214,9 +202,9 @@ def person_week_figures(*, people: QuerySet[Person] | Sequence[Person], start: d
         for row in actuals:
             monday = row["week"].date() if hasattr(row["week"], "date") else row["week"]
             figures = result.setdefault((row["person_id"], monday), Figures())
-            figures.actual = row["actual"] or ZERO
-            figures.billable = row["billable"] or ZERO
-            figures.client = row["client"] or ZERO
+            figures.actual = column_sum(row["actual"])
+            figures.billable = column_sum(row["billable"])
+            figures.client = column_sum(row["client"])
         booked = list(Assignment.objects
                       .filter(person_id__in=ids, start_date__lte=end, end_date__gte=start)
                       .order_by()

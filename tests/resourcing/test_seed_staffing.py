@@ -97,6 +97,7 @@ def test_the_resources_login_sees_bookings_on_the_board(firm, client):
     response = client.get(reverse("staffing-board"), {"start": AS_OF.isoformat()})
 
     assert response.status_code == 200
-    assert b"soft" in response.content or b" h / " in response.content
+    booked_cell = next(cell for row in board.rows for cell in row.cells if cell.hard > 0)
+    assert booked_cell.label in response.content.decode()  # e.g. "24 h + 8 soft / 40"
     booked = Assignment.objects.filter(start_date__lte=AS_OF).select_related("person").first()
     assert booked.person.last_name in response.content.decode()

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from psa import roles
-from psa.models import OutboxEvent, Period, Project, Task, TimeEntry
+from psa.models import OutboxEvent, Period, Project, RunningTimer, Task, TimeEntry
 from psa.selectors.timesheet import HoursParseError, parse_hours, parse_week
 from psa.services.time_entries import time_entries_reject
 from tests.psa.factories import (
@@ -541,6 +541,12 @@ class TestTimer:
         sheet.browser.post(reverse("timesheet-timer-start"), {"task": sheet.unused.pk})
 
         assert f'id="row-{sheet.unused.pk}"' in sheet.page()
+
+    @pytest.mark.parametrize("task", ["abc", "", "99999999"])
+    def test_start_on_a_task_that_is_not_one_is_a_404_and_starts_nothing(self, sheet, task):
+        response = sheet.browser.post(reverse("timesheet-timer-start"), {"task": task})
+        assert response.status_code == 404
+        assert not RunningTimer.objects.exists()
 
     def test_stop_without_a_timer_says_so(self, sheet):
         response = sheet.browser.post(reverse("timesheet-timer-stop"), follow=True)
