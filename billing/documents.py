@@ -175,6 +175,19 @@ def invoice_pdf_render(*, invoice: Invoice) -> bytes:
     return HTML(string=html).write_pdf()
 
 
+def invoice_pdf_bytes(*, invoice: Invoice) -> bytes:
+    """The issued document's PDF: the stored file, or rendered now when the delivery task has
+    not stored it yet (or the stored file went missing)."""
+    if invoice.pdf:
+        try:
+            with invoice.pdf.open("rb") as stored:
+                return stored.read()
+        except OSError:
+            logger.warning("invoice %s: stored PDF %s unreadable; rendering it again",
+                           invoice.pk, invoice.pdf.name)
+    return invoice_pdf_render(invoice=invoice)
+
+
 def _store_pdf(invoice: Invoice) -> None:
     """Render and store the PDF unless one is stored; a concurrent writer's file wins."""
     if invoice.pdf:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse, HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
@@ -26,7 +26,7 @@ from billing.api.filters import (
     PaymentFilter,
     RunOutcomeFilter,
 )
-from billing.documents import invoice_pdf_render
+from billing.documents import invoice_pdf_bytes
 from billing.errors import InvoiceStateError
 from billing.models import BilledItem, Invoice, InvoiceLine, InvoiceRun, RunOutcome
 from billing.selectors.invoices import (
@@ -270,15 +270,9 @@ class InvoiceViewSet(InvoiceReadsMixin, ApiViewSet):
             raise InvoiceStateError(
                 f"{invoice} is {invoice.get_status_display().lower()}: only issued documents "
                 "have a PDF.", attr="status")
-        filename = f"{invoice.number}.pdf"
-        if invoice.pdf:
-            try:
-                return FileResponse(invoice.pdf.open("rb"), content_type="application/pdf",
-                                    filename=filename)
-            except OSError:  # the stored file went missing: render it again below
-                pass
-        return HttpResponse(invoice_pdf_render(invoice=invoice), content_type="application/pdf",
-                            headers={"Content-Disposition": f'inline; filename="{filename}"'})
+        return HttpResponse(invoice_pdf_bytes(invoice=invoice), content_type="application/pdf",
+                            headers={"Content-Disposition":
+                                     f'inline; filename="{invoice.number}.pdf"'})
 
 
 @crud_schema(output=INVOICE_OUT, create=s.CreditNoteCreateInputSerializer)

@@ -35,7 +35,7 @@ from billing.models import (
     RoundingPolicy,
     RunOutcome,
 )
-from billing.selectors.unbilled import rounding_policy_for
+from billing.selectors.unbilled import last_due_month, rounding_policy_for
 from billing.services.linking import (
     TimeScope,
     attach_items_to_lines,
@@ -232,8 +232,9 @@ def _retainer_lines(lines: _Lines, contract: Contract, cut_off: date,
     overage at their own frozen rate."""
     total, count = ZERO, 0
     included = contract.retainer_included_hours or ZERO
-    last_month_end = (cut_off + timedelta(days=1)).replace(day=1) - timedelta(days=1)
-    for month in _month_starts(contract.start_date, min(contract.end_date, last_month_end)):
+    # The same "ended by the cut-off" months the workbench shows as ready.
+    for month in _month_starts(contract.start_date,
+                               min(contract.end_date, last_due_month(cut_off))):
         month_end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         retainer_line = None
         record, _ = RetainerMonth.objects.get_or_create(contract=contract, month=month)

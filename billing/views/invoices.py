@@ -12,12 +12,12 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views import View
 
-from billing.documents import format_percent, invoice_pdf_render
+from billing.documents import format_percent, invoice_pdf_bytes
 from billing.forms import (
     CreditNoteForm,
     InvoiceFilterForm,
@@ -219,14 +219,8 @@ class InvoicePdfView(RequiredPermsMixin, View):
         invoice = invoice_for(request.user, pk)
         if invoice.status not in Invoice.ISSUED_STATES:
             raise Http404("Only issued invoices have a PDF.")
-        filename = f"{invoice.number}.pdf"
-        if invoice.pdf and invoice.pdf.storage.exists(invoice.pdf.name):
-            response: HttpResponse = FileResponse(invoice.pdf.open("rb"), as_attachment=True,
-                                                  filename=filename,
-                                                  content_type="application/pdf")
-        else:
-            response = HttpResponse(invoice_pdf_render(invoice=invoice),
-                                    content_type="application/pdf")
-            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response = HttpResponse(invoice_pdf_bytes(invoice=invoice),
+                                content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
         response["Cache-Control"] = "private, no-store"
         return response

@@ -5,6 +5,7 @@ difference against the previous run of the same contracts."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.views import View
 
 from billing.models import InvoiceRun, RunOutcome
-from billing.selectors.invoices import invoice_list, run_diff, run_outcomes
+from billing.selectors.invoices import invoice_list, run_diff, run_list, run_outcomes
 from billing.views.common import billing_tabs, is_htmx, vary_on_htmx
 from psa.common.permissions import RequiredPermsMixin
 
@@ -21,9 +22,8 @@ EXCEPTIONS_SHOWN = 500
 REASONS = dict(RunOutcome.Reason.choices)
 
 
-def _run(pk: int) -> InvoiceRun:
-    return get_object_or_404(
-        InvoiceRun.objects.select_related("legal_entity", "started_by__person"), pk=pk)
+def _run(user: User, pk: int) -> InvoiceRun:
+    return get_object_or_404(run_list(actor=user).select_related("started_by__person"), pk=pk)
 
 
 def _started_by(run: InvoiceRun) -> str:
@@ -49,7 +49,7 @@ class RunDetailView(RequiredPermsMixin, View):
     required_perms = {"get": "billing.view_invoicerun"}
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        run = _run(pk)
+        run = _run(request.user, pk)
         outcomes = run_outcomes(run=run)
         page = Paginator(outcomes, OUTCOMES_PAGE_SIZE).get_page(request.GET.get("page"))
         exceptions = outcomes.filter(reason__in=RunOutcome.EXCEPTIONS)
@@ -86,7 +86,7 @@ class RunProgressView(RequiredPermsMixin, View):
     required_perms = {"get": "billing.view_invoicerun"}
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        run = _run(pk)
+        run = _run(request.user, pk)
         context = progress_context(run)
         response = render(request, "billing/partials/_run_progress.html", context)
         if context["finished"] and is_htmx(request) and request.GET.get("polling"):
