@@ -210,8 +210,10 @@ def _valid_certificates(on: date):
 
 
 def candidates_for_request(*, request: ResourceRequest, exclude_ids: Collection[int] = (),
-                           limit: int = 50, today: date | None = None) -> list[Candidate]:
-    """The best `limit` candidates for `request`, best first (see the module docstring).
+                           limit: int = 50, today: date | None = None,
+                           min_availability: Decimal | None = None) -> list[Candidate]:
+    """The best `limit` candidates for `request`, best first (see the module docstring);
+    with `min_availability` (a share, 0..1) only people at least that available count.
 
     Every person is scored first with plain arithmetic; the explained `Candidate` (skill
     matches, hours, margin...) is built for the best `limit` only.
@@ -259,6 +261,8 @@ def candidates_for_request(*, request: ResourceRequest, exclude_ids: Collection[
         window = window_capacity.get(person.pk, ZERO)
         actual = (hours / window * HUNDRED).quantize(PERCENT) if window else ZERO
         factors = context.factors(person, free, actual)
+        if min_availability is not None and factors["availability"] < min_availability:
+            continue
         score = context.score(factors)
         scored.append(((-score, person.last_name, person.first_name, person.pk),
                        person, free, actual, factors, score))

@@ -277,15 +277,10 @@ class RequestCandidatesView(RequiredPermsMixin, View):
         min_availability = form.filters().get("min_availability")
         exclude = _exclude_ids(request.GET)
         start = request.GET.get("start", "")
-        if min_availability is None:
-            candidates = candidates_for_request(request=demand, exclude_ids=exclude,
-                                                limit=CANDIDATES_SHOWN)
-        else:
-            # The ranking scores everyone before it cuts to `limit`; filter, then cut.
-            floor = Decimal(min_availability) / 100
-            candidates = [c for c in candidates_for_request(
-                request=demand, exclude_ids=exclude, limit=Person.objects.count())
-                if c.availability >= floor][:CANDIDATES_SHOWN]
+        candidates = candidates_for_request(
+            request=demand, exclude_ids=exclude, limit=CANDIDATES_SHOWN,
+            min_availability=None if min_availability is None
+            else Decimal(min_availability) / 100)
         base = reverse("staffing-candidates", args=[demand.pk])
 
         def url(ids: list[int]) -> str:

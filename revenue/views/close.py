@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views import View
@@ -25,7 +25,6 @@ from django.views import View
 from psa.common.errors import DomainError
 from psa.common.permissions import RequiredPermsMixin
 from psa.models import LegalEntity, Period
-from psa.rules import visible
 from psa.selectors.org import legal_entity_list
 from revenue.models import RecognitionRun
 from revenue.selectors.close import (
@@ -35,6 +34,7 @@ from revenue.selectors.close import (
     default_legal_entity,
     variances,
 )
+from revenue.selectors.runs import recognition_run_get
 from revenue.services.close import month_close, month_reopen
 from revenue.services.recognition import recognition_run_start
 from revenue.views.schedules import revenue_tabs
@@ -275,9 +275,10 @@ class CloseRunProgressView(RequiredPermsMixin, View):
     required_perms = {"get": "revenue.view_recognitionrun"}
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        runs = visible(RecognitionRun.objects.select_related("legal_entity"), request.user,
-                       "revenue.view_recognitionrun")
-        run = get_object_or_404(runs, pk=pk)
+        try:
+            run = recognition_run_get(actor=request.user, run_id=pk)
+        except RecognitionRun.DoesNotExist as exc:
+            raise Http404("No such run.") from exc
         context = run_progress_context(run)
         response = render(request, "revenue/partials/close_run_progress.html", context)
         htmx = (request.headers.get("HX-Request") == "true"
