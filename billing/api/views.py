@@ -5,7 +5,6 @@ call a selector scoped to the user, and every action is mapped to the role matri
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404
@@ -39,7 +38,7 @@ from billing.selectors.invoices import (
 from billing.services.credit_notes import credit_note_create
 from billing.services.drafts import (
     draft_delete,
-    invoice_notes_update,
+    invoice_update,
     line_adjust,
     line_describe,
 )
@@ -48,8 +47,6 @@ from billing.services.payments import payment_record
 from billing.services.runs import invoice_run_start
 from psa.api.base import ApiViewSet
 from psa.api.views.common import crud_schema
-from psa.services.common import lock_for_change
-from psa.services.external_refs import external_refs_set
 
 OUTCOME_PARAMETERS = [
     OpenApiParameter("reason", str, enum=RunOutcome.Reason.values,
@@ -177,15 +174,9 @@ class InvoiceViewSet(InvoiceReadsMixin, ApiViewSet):
         an ERP writes back its id after the invoice is issued)."""
         invoice = self.get_object()
         data = self.validated(s.InvoiceUpdateInputSerializer, partial=True)
-        refs = data.pop("external_refs", None)
-        with transaction.atomic():
-            if "notes" in data:
-                invoice_notes_update(invoice=invoice, actor=request.user, notes=data["notes"],
-                                     expected_version=self.expected_version)
-            else:
-                lock_for_change(invoice, expected_version=self.expected_version)
-            if refs is not None:
-                external_refs_set(target=invoice, refs=refs, actor=request.user)
+        invoice = invoice_update(invoice=invoice, actor=request.user, notes=data.get("notes"),
+                                 external_refs=data.get("external_refs"),
+                                 expected_version=self.expected_version)
         return self.invoice_response(invoice)
 
     def destroy(self, request: Request, pk: str) -> Response:

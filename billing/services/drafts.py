@@ -6,6 +6,7 @@ notes). Every change refreshes the invoice's totals in the same transaction, and
 trail keeps who changed what (auditlog on Invoice, InvoiceLine, HeldItem).
 """
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from django.contrib.auth.models import User
@@ -18,6 +19,7 @@ from billing.services.totals import invoice_totals_refresh
 from psa.common.money import column_sum, quantize
 from psa.models import Contract
 from psa.services.common import lock_for_change
+from psa.services.external_refs import external_refs_set
 
 HUNDRED = Decimal("100")
 
@@ -79,6 +81,22 @@ def invoice_notes_update(*, invoice: Invoice, actor: User, notes: str,
     invoice = _draft(invoice, expected_version)
     invoice.notes = notes.strip()
     invoice.save(update_fields=["notes", "updated_at"])
+    return invoice
+
+
+@transaction.atomic
+def invoice_update(*, invoice: Invoice, actor: User, notes: str | None = None,
+                   external_refs: Sequence[Mapping[str, str]] | None = None,
+                   expected_version: str | None = None) -> Invoice:
+    """Change a draft's notes and/or set the invoice's external ids. External ids may be set
+    in any status (an ERP writes its id back after issue); notes only on drafts."""
+    if notes is not None:
+        invoice = invoice_notes_update(invoice=invoice, actor=actor, notes=notes,
+                                       expected_version=expected_version)
+    else:
+        invoice = lock_for_change(invoice, expected_version=expected_version)
+    if external_refs is not None:
+        external_refs_set(target=invoice, refs=external_refs, actor=actor)
     return invoice
 
 
