@@ -31,4 +31,15 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "options": {"queue": "default"},
     },
+    # The integration hub: poll systems without (or with missed) webhooks, raise alerts.
+    "connections-poll": {
+        "task": "crm_sync.poll_all",
+        "schedule": 300.0,
+        "options": {"queue": "sync"},
+    },
+    "sync-alerts-check": {
+        "task": "crm_sync.alerts_check",
+        "schedule": 300.0,
+        "options": {"queue": "sync"},
+    },
 }

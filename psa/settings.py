@@ -309,6 +309,15 @@ OUTBOX_SWEEP_GRACE_SECONDS = int(os.environ.get("OUTBOX_SWEEP_GRACE_SECONDS", "6
 # Extra modules that register subscribers (comma-separated); the integration tests' probe.
 OUTBOX_EXTRA_SUBSCRIBER_MODULES = env_list("PSA_EXTRA_SUBSCRIBERS")
 
+# --- Integration hub (crm_sync) ---
+# Fernet keys for connector secrets, newest first (crm_sync/crypto.py); empty = from SECRET_KEY.
+CONNECTOR_ENCRYPTION_KEYS = env_list("PSA_CONNECTOR_KEYS")
+SYNC_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SYNC_HTTP_TIMEOUT_SECONDS", "10"))
+SYNC_WEBHOOK_TOLERANCE_SECONDS = int(os.environ.get("SYNC_WEBHOOK_TOLERANCE_SECONDS", "300"))
+# Anything stuck longer than this raises an alert (banner + e-mail to the administrators).
+SYNC_ALERT_AFTER_MINUTES = int(os.environ.get("SYNC_ALERT_AFTER_MINUTES", "60"))
+SYNC_ALERT_EMAILS = env_list("SYNC_ALERT_EMAILS")
+
 # Timesheets: a week is due by this weekday (0 = Monday) and hour, in the legal entity's zone.
 TIMESHEET_DEADLINE_WEEKDAY = int(os.environ.get("TIMESHEET_DEADLINE_WEEKDAY", "0"))
 TIMESHEET_DEADLINE_HOUR = int(os.environ.get("TIMESHEET_DEADLINE_HOUR", "12"))

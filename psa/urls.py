@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("resourcing.api.urls")),
     path("api/v1/", include("billing.api.urls")),
     path("api/v1/", include("revenue.api.urls")),
+    path("api/v1/", include("crm_sync.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

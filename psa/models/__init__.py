@@ -10,6 +10,7 @@ from psa.models.platform import ApiToken, ExternalRef, IdempotencyRecord
 from psa.models.projects import Milestone, Project, ProjectMember, Task
 from psa.models.rates import RateCard, RateCardLine, RateCardOverride
 from psa.models.reminders import ReminderLog
+from psa.models.templates import ProjectTemplate, TemplateMilestone, TemplateTask
 from psa.models.time import RunningTimer, TimeEntry, TimeOff
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Person",
     "Project",
     "ProjectMember",
+    "ProjectTemplate",
     "RateCard",
     "RateCardLine",
     "RateCardOverride",
@@ -39,6 +41,8 @@ __all__ = [
     "Role",
     "RunningTimer",
     "Task",
+    "TemplateMilestone",
+    "TemplateTask",
     "TimeEntry",
     "TimeOff",
 ]

@@ -1,0 +1,15 @@
+"""The integration hub's resources under /api/v1/ (API.md); included by psa/urls.py."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from crm_sync.api import webhook_in
+
+router = SimpleRouter(trailing_slash=True)
+
+app_name = "crm-sync-api"
+urlpatterns = [
+    path("integrations/<slug:connection>/webhook/", webhook_in.InboundWebhookView.as_view(),
+         name="inbound-webhook"),
+    *router.urls,
+]

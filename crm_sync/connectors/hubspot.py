@@ -1,0 +1,7 @@
+"""Placeholder: being written."""
+
+from crm_sync.connectors.base import Connector
+
+
+class HubSpotConnector(Connector):
+    vendor = "hubspot"
