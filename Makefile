@@ -38,6 +38,7 @@ run: migrate
 	$(PY) manage.py seed_demo_staffing
 	$(PY) manage.py seed_demo_billing
 	$(PY) manage.py seed_demo_revenue
+	$(PY) manage.py seed_demo_integrations
 	scripts/run.sh
 
 ## test: install and run the whole suite (SQLite and the file broker unless DATABASE_URL /

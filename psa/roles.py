@@ -159,8 +159,16 @@ MATRIX: Final[dict[str, dict[str, str]]] = {
     # Platform
     "psa.view_auditlog": {_A: ALL},
     "psa.manage_apitokens": {_A: ALL},
-    "psa.view_outboxevent": {_A: ALL},
-    "psa.replay_delivery": {_A: ALL},
+    # The outbox: service accounts read it and replay deliveries through the API.
+    "psa.view_outboxevent": {_A: ALL, _S: ALL},
+    "psa.replay_delivery": {_A: ALL, _S: ALL},
+    # Integration hub (issue #7): connections, the sync health page, outbound webhooks
+    "crm_sync.view_connection": {_F: ALL, _X: ALL, _A: ALL},
+    "crm_sync.change_connection": {_A: ALL},
+    "crm_sync.view_synchealth": {_F: ALL, _X: ALL, _A: ALL},
+    "crm_sync.view_webhooksubscription": {_A: ALL, _S: ALL},
+    "crm_sync.add_webhooksubscription": {_A: ALL, _S: ALL},
+    "crm_sync.delete_webhooksubscription": {_A: ALL, _S: ALL},
 }
 
 

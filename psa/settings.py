@@ -337,5 +337,6 @@ LOGGING = {
         "axes": {"level": "WARNING"},  # one INFO line per sign-in is noise; lockouts still show
         "weasyprint": {"level": "WARNING"},  # a line per rendering step of every invoice PDF
         "fontTools": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},  # a line per connector request; errors are ours to log
     },
 }

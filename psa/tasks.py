@@ -36,3 +36,12 @@ def idempotency_purge_task() -> None:
     from psa.common.idempotency import idempotency_records_purge
 
     idempotency_records_purge()
+
+
+@shared_task(name="psa.ping", ignore_result=True)
+def ping_task(marker: str | None = None) -> None:
+    """Do nothing (but leave a mark when asked): the floor the benchmarks compare a real task's
+    cost with, and a liveness probe for workers."""
+    if marker:
+        with open(marker, "ab") as file:  # one byte per call; the file's size counts them
+            file.write(b".")

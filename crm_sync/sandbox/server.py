@@ -331,15 +331,23 @@ class _HTTPHandler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         payload = response.encoded()
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (an injected timeout): fine
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        logger.debug("connection from %s ended abruptly", client_address)
 
 
 class RunningEmulator:
@@ -348,7 +356,7 @@ class RunningEmulator:
     def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
         handler = type("Handler", (_HTTPHandler,), {"emulator": emulator})
         self.emulator = emulator
-        self.server = ThreadingHTTPServer((host, port), handler)
+        self.server = _QuietServer((host, port), handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
                                        name=f"{emulator.name}-http")

@@ -1,0 +1,1 @@
+"""What each synced change means here: vendor-neutral flows the connectors call."""
