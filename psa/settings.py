@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "psa.views.context.navigation",
+                "crm_sync.context_processors.sync_alerts",
             ],
         },
     },

@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("resourcing.urls_reports")),
     path("billing/", include("billing.urls")),
     path("revenue/", include("revenue.urls")),
+    path("integrations/", include("crm_sync.urls")),
 ]

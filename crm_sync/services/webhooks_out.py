@@ -17,7 +17,7 @@ import hmac
 import json
 import logging
 import time
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -107,13 +107,12 @@ def _pending_subscriptions(event: OutboxEvent) -> list[WebhookSubscription]:
 def _post(subscription: WebhookSubscription, event: OutboxEvent, body: str) -> int:
     """POST one signed copy of the event; returns the 2xx status or raises the mapped error.
 
-    The URL is split into origin and path because httpx's `base_url` would add a trailing
-    slash to a receiver's path; redirects are not followed (a receiver must answer itself).
+    The URL is split into origin, path and query because httpx's `base_url` would add a
+    trailing slash to a receiver's path, and so that error messages (shown on the health page)
+    never carry the query, where receivers often put a token. Redirects are not followed.
     """
     parts = urlsplit(subscription.url)
-    path = parts.path or "/"
-    if parts.query:
-        path = f"{path}?{parts.query}"
+    params = parse_qsl(parts.query, keep_blank_values=True)
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
@@ -123,7 +122,8 @@ def _post(subscription: WebhookSubscription, event: OutboxEvent, body: str) -> i
         SIGNATURE_HEADER: signature_for(subscription.secret, timestamp, body),
     }
     with VendorClient(f"{parts.scheme}://{parts.netloc}") as client:
-        response = client.request("POST", path, content=body.encode(), headers=headers)
+        response = client.request("POST", parts.path or "/", params=params or None,
+                                  content=body.encode(), headers=headers)
     return response.status_code
 
 
@@ -167,10 +167,16 @@ def webhooks_send(event: OutboxEvent) -> None:
         _raise_for(failures)
 
 
+def display_url(url: str) -> str:
+    """The URL without its query (receivers often put a token there)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
 def _raise_for(failures: list[tuple[WebhookSubscription, Exception]]) -> None:
     failed = [subscription.pk for subscription, _ in failures]
-    message = "; ".join(f"subscription {subscription.pk} ({subscription.url}): {exc}"
-                        for subscription, exc in failures)
+    message = "; ".join(f"subscription {subscription.pk} ({display_url(subscription.url)}): "
+                        f"{exc}" for subscription, exc in failures)
     message = f"{len(failures)} webhook subscription(s) failed: {message}"
     waits: list[float] = [exc.seconds for _, exc in failures if isinstance(exc, RetryAfter)]
     if waits:

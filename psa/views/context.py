@@ -19,6 +19,7 @@ NAVIGATION = [
     ("Clients", "client-list", "psa.view_client"),
     ("Billing", "billing:workbench", "billing.view_invoicerun"),
     ("Revenue", "revenue:schedule-list", "revenue.view_revenueschedule"),
+    ("Integrations", "crm_sync:health", "crm_sync.view_synchealth"),
     ("People", "person-list", "psa.view_person"),
     ("Audit trail", "audit-list", "psa.view_auditlog"),
     ("Admin", "admin:index", "psa.manage_apitokens"),

@@ -20,14 +20,17 @@ from django.conf import settings
 from django.db import connection
 
 WORKER_READY_SECONDS = 60
-# The outbox's queue and billing's (invoice runs and documents, settings.CELERY_TASK_ROUTES).
-WORKER_QUEUES = "default,billing"
+# The outbox's queue, billing's (invoice runs and documents) and the hub's polls
+# (settings.CELERY_TASK_ROUTES).
+WORKER_QUEUES = "default,billing,sync"
 # Small numbers so retries, leases and the sweeper play out in seconds, not minutes.
 WORKER_OUTBOX_ENV = {
     "OUTBOX_BACKOFF_BASE_SECONDS": "0.2",
     "OUTBOX_BACKOFF_MAX_SECONDS": "1",
     "OUTBOX_LEASE_SECONDS": "3",
     "OUTBOX_SWEEP_GRACE_SECONDS": "0",
+    # The emulators' injected timeouts last 3 s; a connector gives up after 1 s.
+    "SYNC_HTTP_TIMEOUT_SECONDS": "1",
 }
 
 
@@ -151,8 +154,8 @@ def celery_worker(transactional_db, tmp_path, outbox_probe) -> Iterator[Callable
     purge_queues()
     workers: list[Worker] = []
 
-    def start() -> Worker:
-        worker = Worker(env, tmp_path / f"worker-{len(workers) + 1}.log")
+    def start(extra_env: dict[str, str] | None = None) -> Worker:
+        worker = Worker({**env, **(extra_env or {})}, tmp_path / f"worker-{len(workers) + 1}.log")
         workers.append(worker)
         return worker.start()
 
