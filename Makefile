@@ -58,6 +58,8 @@ schema: install
 bench: install
 	$(PY) bench/pages.py
 	$(PY) bench/seed.py
+	$(PY) bench/sync_delivery.py
+	$(PY) bench/deal_latency.py
 
 clean:
 	rm -rf var/broker var/celerybeat-schedule* staticfiles

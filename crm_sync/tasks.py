@@ -14,13 +14,24 @@ def poll_all_task() -> int:
     return len(ids)
 
 
-@shared_task(name="crm_sync.poll_connection", ignore_result=True, acks_late=True)
-def poll_connection_task(connection_id: int) -> None:
+POLL_RETRIES = 5
+
+
+@shared_task(name="crm_sync.poll_connection", ignore_result=True, acks_late=True, bind=True,
+             max_retries=POLL_RETRIES)
+def poll_connection_task(self, connection_id: int) -> None:
+    """Poll one connection; a failed poll (vendor down, throttled) is tried again soon with
+    backoff, rather than waiting for the next scheduled poll. Its cursor only moves on
+    success, so nothing is skipped."""
     from crm_sync.services.polling import connection_poll
+    from psa.events import backoff_seconds
 
     connection = Connection.objects.filter(pk=connection_id, enabled=True).first()
-    if connection is not None:
-        connection_poll(connection)
+    if connection is None:
+        return
+    run = connection_poll(connection, trigger="retry" if self.request.retries else "schedule")
+    if run.status == run.Status.FAILED and self.request.retries < POLL_RETRIES:
+        raise self.retry(countdown=backoff_seconds(self.request.retries + 1, retry_after=1.0))
 
 
 @shared_task(name="crm_sync.alerts_check", ignore_result=True)

@@ -37,9 +37,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
-from crm_sync.models import Connection, SyncCursor
+from crm_sync.models import Connection, PendingLink
 from crm_sync.ownership import changed_fields, owned_values
-from crm_sync.services.polling import cursor_set
 from crm_sync.services.refs import ref_link, ref_lookup, ref_of
 from psa.common.errors import DomainError
 from psa.common.money import quantize_rate
@@ -57,9 +56,8 @@ PERIODS_PER_YEAR = {"year": 1, "annual": 1, "quarter": 4, "month": 12, "week": 5
                     "day": 260}
 STATUS_MAP = {"active": Person.EmploymentStatus.ACTIVE, "leave": Person.EmploymentStatus.LEAVE,
               "terminated": Person.EmploymentStatus.TERMINATED}
-# Where a report waits for a manager who is not synced yet: one SyncCursor per report,
-# stream "manager-of:<report's external id>", value the manager's external id.
-PENDING_MANAGER = "manager-of:"
+# A report waiting for a manager who is not synced yet (crm_sync.PendingLink).
+PENDING_MANAGER = "manager"
 
 
 @dataclass(frozen=True)
@@ -251,15 +249,16 @@ def _role(facts: WorkerFacts, options: PeopleOptions) -> Role | None:
 
 def _manager(connection: Connection, facts: WorkerFacts, person: Person | None) -> Person | None:
     """The manager's person; one not synced yet is remembered (`_reports_linked`)."""
-    pending = SyncCursor.objects.filter(connection=connection,
-                                        stream=f"{PENDING_MANAGER}{facts.external_id}")
+    pending = PendingLink.objects.filter(connection=connection, kind=PENDING_MANAGER,
+                                         source_external_id=facts.external_id)
     if facts.manager_external_id is None:
         pending.delete()
         return None
     manager = ref_lookup(connection, Person, facts.manager_external_id)
     if manager is None:
-        cursor_set(connection, f"{PENDING_MANAGER}{facts.external_id}",
-                   facts.manager_external_id)
+        PendingLink.objects.update_or_create(
+            connection=connection, kind=PENDING_MANAGER, source_external_id=facts.external_id,
+            defaults={"target_external_id": facts.manager_external_id})
         return None
     pending.delete()
     if person is not None and manager.pk == person.pk:
@@ -270,15 +269,15 @@ def _manager(connection: Connection, facts: WorkerFacts, person: Person | None) 
 def _reports_linked(connection: Connection, manager: Person, external_id: str,
                     actor: User) -> list[str]:
     """Set this person as the manager of the reports that were waiting for them."""
-    waiting = SyncCursor.objects.filter(connection=connection, value=external_id,
-                                        stream__startswith=PENDING_MANAGER)
+    waiting = PendingLink.objects.filter(connection=connection, kind=PENDING_MANAGER,
+                                         target_external_id=external_id)
     linked = 0
-    for cursor in waiting:
-        report = ref_lookup(connection, Person, cursor.stream[len(PENDING_MANAGER):])
+    for link in waiting:
+        report = ref_lookup(connection, Person, link.source_external_id)
         if report is not None and report.pk != manager.pk:
             person_update(person=report, actor=actor, data={"manager": manager})
             linked += 1
-        cursor.delete()
+        link.delete()
     return [f"manager of {linked} waiting report(s)"] if linked else []
 
 

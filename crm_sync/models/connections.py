@@ -110,3 +110,24 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection.name}/{self.flow} {self.status}"
+
+
+class PendingLink(models.Model):
+    """A reference that arrived before its target: a report whose manager is not synced yet.
+
+    Resolved (and deleted) when the target is synced; `kind` says which field it fills.
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE,
+                                   related_name="pending_links")
+    kind = models.CharField(max_length=32)
+    source_external_id = models.CharField(max_length=64)
+    target_external_id = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "kind", "source_external_id"],
+                                               name="crm_sync_pendinglink_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.source_external_id} → {self.target_external_id}"

@@ -7,8 +7,9 @@ Faults (`POST /_sandbox/faults`, JSON) apply to the vendor paths only, never to 
 - `rate_limit_rate`: that share answer the vendor's throttling status (429, or `throttle_status`)
   with `Retry-After: retry_after`;
 - `timeout_rate`: that share are *done*, then answered only after `timeout_seconds` (longer than
-  the client waits): the client cannot know whether its write happened;
-- `drop_rate`: that share are *done*, then the connection is closed without an answer;
+  the client waits): for a write, the client cannot know whether it happened;
+- `drop_rate`: that share are *done*, then the connection is closed without an answer
+  (`writes_only` limits these two to writes, to aim at the ambiguous create);
 - `webhook_duplicate_rate`: that share of webhooks are sent twice;
 - `webhook_reorder`: webhooks are held in small batches and sent shuffled.
 
@@ -50,6 +51,7 @@ class Faults:
     timeout_rate: float = 0.0
     timeout_seconds: float = 3.0
     drop_rate: float = 0.0
+    writes_only: bool = False  # timeouts and drops hit only writes (not GETs)
     webhook_duplicate_rate: float = 0.0
     webhook_reorder: bool = False
 
@@ -177,7 +179,8 @@ class Emulator:
         if denied is not None:
             return denied
         response = self._route(request)
-        if response.status < 400 and request.method != "GET":
+        # A read or a write that was done: the answer comes too late, or never.
+        if response.status < 400 and not (faults.writes_only and request.method == "GET"):
             if roll() < faults.timeout_rate:
                 self.counts["fault:timeout"] += 1
                 time.sleep(faults.timeout_seconds)

@@ -73,6 +73,9 @@ class Delivery(models.Model):
                 condition=Q(state__in=["pending", "failed"]),
                 name="psa_delivery_due_idx",
             ),
+            # The sync health page groups by subscriber and state, and by recent updates.
+            models.Index(fields=["subscriber", "state"], name="psa_delivery_sub_state_idx"),
+            models.Index(fields=["state", "updated_at"], name="psa_delivery_state_upd_idx"),
         ]
 
     def __str__(self) -> str:

@@ -138,7 +138,7 @@ class TestInvoicePush:
             erp.customer_push(invoice.client)
             erp.services_item()
             erp.class_for(invoice.lines.first().project)
-        httpx.post(f"{qbo.url}/_sandbox/faults", json={"drop_rate": 1})
+        httpx.post(f"{qbo.url}/_sandbox/faults", json={"drop_rate": 1, "writes_only": True})
 
         drain_outbox(rounds=1, subscribers={"quickbooks.invoice.issued"})
 
