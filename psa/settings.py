@@ -274,6 +274,7 @@ if CELERY_BROKER_URL.startswith("filesystem"):
     _queue_dir = Path(os.environ.get("CELERY_FILE_BROKER_DIR", VAR_DIR / "broker"))
     for sub in ("queue", "processed"):
         (_queue_dir / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT = "psa.common.file_broker:Transport"  # atomic message files
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
