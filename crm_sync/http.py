@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -65,21 +67,41 @@ def retry_after_seconds(value: str | None, default: float = DEFAULT_RETRY_AFTER_
     return max(0.0, (when - timezone.now()).total_seconds())
 
 
+_pool: tuple[int, httpx.Client] | None = None
+_pool_lock = threading.Lock()
+
+
+def shared_http() -> httpx.Client:
+    """This process's connection pool, shared by every VendorClient: building an httpx client
+    costs milliseconds (its TLS context), and keep-alive saves a handshake per call. Rebuilt
+    after a fork (a prefork worker child must not share its parent's sockets)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), httpx.Client(
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=50, max_keepalive_connections=20)))
+        return _pool[1]
+
+
 class VendorClient:
-    """One vendor's HTTP session: base URL, auth, timeouts, and error mapping."""
+    """One vendor's HTTP settings (base URL, auth, timeouts) over the shared pool, and the
+    mapping of its errors."""
+
+    # Seconds to wait on a 429 that names no Retry-After (vendors differ; QuickBooks says 60).
+    default_retry_after: float = DEFAULT_RETRY_AFTER_SECONDS
 
     def __init__(self, base_url: str, *, headers: Mapping[str, str] | None = None,
                  auth: httpx.Auth | tuple[str, str] | None = None,
                  timeout: float | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.headers = {"Accept": "application/json", **(headers or {})}
+        self.auth = auth
         seconds = timeout if timeout is not None else settings.SYNC_HTTP_TIMEOUT_SECONDS
-        self._client = httpx.Client(
-            base_url=self.base_url, headers={"Accept": "application/json", **(headers or {})},
-            auth=auth, timeout=httpx.Timeout(seconds, connect=min(5.0, seconds)),
-            follow_redirects=False)
+        self.timeout = httpx.Timeout(seconds, connect=min(5.0, seconds))
 
     def close(self) -> None:
-        self._client.close()
+        """Nothing to release: connections go back to the shared pool after each request."""
 
     def __enter__(self) -> VendorClient:
         return self
@@ -93,8 +115,10 @@ class VendorClient:
         """Send one request; return the 2xx response or raise the mapped error."""
         what = f"{method} {self.base_url}{path}"
         try:
-            response = self._client.request(method, path, params=params, json=json,
-                                            content=content, headers=headers)
+            response = shared_http().request(
+                method, f"{self.base_url}{path}", params=params, json=json, content=content,
+                headers={**self.headers, **(headers or {})}, auth=self.auth,
+                timeout=self.timeout)
         except httpx.TimeoutException as exc:
             raise TransientRemoteError(f"{what}: timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -105,8 +129,8 @@ class VendorClient:
         message = f"{what} → {response.status_code}: {body}"
         retry_after = response.headers.get("Retry-After")
         if response.status_code == 429 or (response.status_code == 503 and retry_after):
-            raise RemoteRetryAfter(retry_after_seconds(retry_after), message,
-                                   status=response.status_code, body=body)
+            raise RemoteRetryAfter(retry_after_seconds(retry_after, self.default_retry_after),
+                                   message, status=response.status_code, body=body)
         if response.status_code >= 500:
             raise TransientRemoteError(message, status=response.status_code, body=body)
         raise RemoteError(message, status=response.status_code, body=body,

@@ -238,8 +238,11 @@ def _history(context: dict[str, Any]) -> list[dict[str, Any]]:
     return list(context.get("history", []))[-ERROR_HISTORY_KEEP:]
 
 
-def delivery_attempt(delivery_id: int) -> Delivery | None:
+def delivery_attempt(delivery_id: int, *, reload: bool = True) -> Delivery | None:
     """Try one delivery once, if it is due and nobody else holds it; None when it was not ours.
+
+    Returns the delivery as it ended (read again; `reload=False`, as the worker asks, skips
+    that read and returns the row as it was claimed).
 
     Safe to run twice for the same id (the Celery task is `acks_late`): only one caller wins the
     lease. The handler runs outside any transaction of ours, as the system actor, inside the
@@ -287,7 +290,8 @@ def delivery_attempt(delivery_id: int) -> Delivery | None:
         else:
             logger.warning("Delivery %s finished after its lease was taken over", delivery.pk,
                            extra=log_extra)
-    delivery.refresh_from_db()
+    if reload:
+        delivery.refresh_from_db()
     return delivery
 
 

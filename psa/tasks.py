@@ -19,7 +19,7 @@ def outbox_deliver_task(delivery_id: int) -> None:
     """
     from psa.events import delivery_attempt
 
-    delivery_attempt(delivery_id)
+    delivery_attempt(delivery_id, reload=False)  # the worker needs no copy of the outcome
 
 
 @shared_task(name="psa.outbox_sweep", acks_late=True, ignore_result=True)

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MINOR_VERSION = "75"  # Intuit's floor since August 2025 (EXTERNAL_APIS.md §5)
-THROTTLE_WAIT_SECONDS = "60"  # "wait 60 seconds before retrying" when a 429 names no wait
+THROTTLE_WAIT_SECONDS = 60.0  # "wait 60 seconds before retrying" when a 429 names no wait
 CDC_LOOK_BACK = timedelta(days=30) - timedelta(hours=1)  # CDC refuses more than 30 days
 CDC_MAX_OBJECTS = 1000
 CDC_MAX_ROUNDS = 10
@@ -72,17 +72,10 @@ def fault_codes(exc: RemoteError) -> set[str]:
     return {str(error.get("code")) for error in errors if isinstance(error, dict)}
 
 
-def _throttle_wait(response: httpx.Response) -> None:
-    if response.status_code == 429 and "Retry-After" not in response.headers:
-        response.headers["Retry-After"] = THROTTLE_WAIT_SECONDS
-
-
 class QuickBooksClient(VendorClient):
     """A VendorClient that adds `minorversion` and QuickBooks' 60-second throttle default."""
 
-    def __init__(self, base_url: str, **kwargs: Any) -> None:
-        super().__init__(base_url, **kwargs)
-        self._client.event_hooks["response"].append(_throttle_wait)
+    default_retry_after = THROTTLE_WAIT_SECONDS
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 **kwargs: Any) -> httpx.Response:

@@ -19,7 +19,6 @@ import logging
 import time
 from urllib.parse import parse_qsl, urlsplit
 
-from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
 from crm_sync.crypto import SecretUnreadableError
@@ -128,12 +127,11 @@ def _post(subscription: WebhookSubscription, event: OutboxEvent, body: str) -> i
 
 
 def _receipt(subscription: WebhookSubscription, event: OutboxEvent, status_code: int) -> None:
-    try:
-        with transaction.atomic():
-            WebhookReceipt.objects.create(subscription=subscription, event=event,
-                                          status_code=status_code)
-    except IntegrityError:
-        pass  # a concurrent attempt recorded it first: the receiver got it either way
+    # One INSERT … ON CONFLICT DO NOTHING: a concurrent attempt may have recorded it first,
+    # and the receiver got it either way.
+    WebhookReceipt.objects.bulk_create(
+        [WebhookReceipt(subscription=subscription, event=event, status_code=status_code)],
+        ignore_conflicts=True)
 
 
 def webhooks_send(event: OutboxEvent) -> None:
