@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from crm_sync.models import Connection
+from psa.common.jobs import enqueue_on_commit
 from psa.models import LegalEntity, Person, ProjectTemplate, TemplateMilestone, TemplateTask
 
 SANDBOX_HOST = "http://127.0.0.1"
@@ -86,6 +87,12 @@ def seed_integrations(log: Callable[[str], None]) -> int:
                            {"access_token": "sandbox-qbo-token",
                             "verifier_token": "sandbox-qbo-verifier"},
                            {"realm_id": "9130357766900000"})
+    if created:
+        # A first poll as soon as the worker starts (with the emulators, in `make run`): the
+        # HRIS's people and the CRM's open deals show up without waiting for beat's schedule.
+        from crm_sync.tasks import poll_all_task
+
+        enqueue_on_commit(poll_all_task)
     log(f"Integrations: template {template.code}, {created} connection(s) created "
         f"(emulators on {SANDBOX_HOST}:8101-8103).")
     return created
