@@ -253,12 +253,12 @@ class HubSpotConnector(Connector):
         stored_cursor = cursor_get(self.connection, POLL_STREAM) or "0"
         limit = min(200, int(self.options.get("poll_page_size", 100)))
         since = newest = stored_cursor
-        after, fetched = "", 0
+        operator, after, fetched = "GT", "", 0
         counts = {"pages": 0, "changes": 0, "stored": 0, "duplicates": 0}
         while True:
             body: dict[str, Any] = {
                 "filterGroups": [{"filters": [{"propertyName": "hs_lastmodifieddate",
-                                               "operator": "GT", "value": since}]}],
+                                               "operator": operator, "value": since}]}],
                 "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
                 "properties": ["hs_lastmodifieddate"], "limit": limit}
             if after:
@@ -283,8 +283,10 @@ class HubSpotConnector(Connector):
             if not next_after:
                 break
             after = str(next_after)
-            if fetched + limit > SEARCH_MAX_RESULTS:  # a new search from the newest change seen
-                since, after, fetched = newest, "", 0
+            if fetched + limit > SEARCH_MAX_RESULTS:
+                # A new search from the newest change seen, that millisecond included (other
+                # deals may share it; the ones seen already dedupe by event id).
+                operator, since, after, fetched = "GTE", newest, "", 0
         if newest != stored_cursor:
             cursor_set(self.connection, POLL_STREAM, newest)
         return counts

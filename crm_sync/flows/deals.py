@@ -368,9 +368,14 @@ def _win(run: _Run) -> None:
     deal = run.deal
     client = _client(run)
     contract = _contract(run, client)
+    first_win = deal.project_id is None
     project = _project(run, contract)
-    _sync_requests(run, {"project": project, "is_tentative": False, "probability": HUNDRED,
-                         "currency": project.currency}, project.start_date, project.end_date)
+    if first_win:
+        # The tentative requests become real ones once; from then on staffing is this
+        # application's (a resource manager's edits are never overwritten by the CRM).
+        _sync_requests(run, {"project": project, "is_tentative": False,
+                             "probability": HUNDRED, "currency": project.currency},
+                       project.start_date, project.end_date)
     deal.client, deal.contract, deal.project = client, contract, project
     deal.won_at = deal.won_at or timezone.now()
     deal.project_created_at = deal.project_created_at or timezone.now()
@@ -473,7 +478,8 @@ def _contract(run: _Run, client: Client) -> Contract:
         if changes:
             contract = contract_update(contract=contract, actor=run.actor, data=changes)
             run.done.append(f"contract {contract.code} updated")
-        _rate_card(run, client, contract.currency, contract.start_date, create=False)
+        # The contract's rates are this application's once it exists: price changes in the
+        # CRM after the win go through change orders, never back-dated into the card.
         return contract
     props, pipeline = run.facts.properties, run.options.pipeline(run.facts.pipeline)
     billing_model = _choice(props.get("psa_billing_model"), Contract.BillingModel,
@@ -482,6 +488,11 @@ def _contract(run: _Run, client: Client) -> Contract:
                              pipeline["revenue_method"], "revenue_method")
     start, end = _dates(run)
     currency, amount = client.currency, _amount(run)
+    if run.facts.currency and run.facts.currency != currency:
+        # Never book a EUR deal as a USD contract: someone must decide (a client per currency).
+        raise DomainError(
+            f"Deal {run.facts.id} is in {run.facts.currency} but its client "
+            f"{client.code} bills in {currency}.", code="currency_mismatch", attr="currency")
     data = {"code": _code(run, f"D{run.facts.id}", 30), "name": run.facts.name[:200],
             "client": client, "currency": currency, "billing_model": billing_model,
             "revenue_method": revenue_method, "status": Contract.Status.ACTIVE,

@@ -58,6 +58,7 @@ STATUS_MAP = {"active": Person.EmploymentStatus.ACTIVE, "leave": Person.Employme
               "terminated": Person.EmploymentStatus.TERMINATED}
 # A report waiting for a manager who is not synced yet (crm_sync.PendingLink).
 PENDING_MANAGER = "manager"
+MANAGER_PENDING = object()  # `_manager`'s answer while the manager is not synced yet
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,9 @@ def _values(connection: Connection, facts: WorkerFacts, options: PeopleOptions,
     role = _role(facts, options)
     if role is not None:
         values["role"] = role
-    values["manager"] = _manager(connection, facts, person)
+    manager = _manager(connection, facts, person)
+    if manager is not MANAGER_PENDING:  # a manager not synced yet leaves the current one
+        values["manager"] = manager
     return values
 
 
@@ -247,7 +250,8 @@ def _role(facts: WorkerFacts, options: PeopleOptions) -> Role | None:
     return None
 
 
-def _manager(connection: Connection, facts: WorkerFacts, person: Person | None) -> Person | None:
+def _manager(connection: Connection, facts: WorkerFacts,
+             person: Person | None) -> Person | object | None:
     """The manager's person; one not synced yet is remembered (`_reports_linked`)."""
     pending = PendingLink.objects.filter(connection=connection, kind=PENDING_MANAGER,
                                          source_external_id=facts.external_id)
@@ -259,7 +263,7 @@ def _manager(connection: Connection, facts: WorkerFacts, person: Person | None) 
         PendingLink.objects.update_or_create(
             connection=connection, kind=PENDING_MANAGER, source_external_id=facts.external_id,
             defaults={"target_external_id": facts.manager_external_id})
-        return None
+        return MANAGER_PENDING
     pending.delete()
     if person is not None and manager.pk == person.pk:
         return None

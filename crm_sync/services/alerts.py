@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from crm_sync.models import InboundMessage, SyncAlert, SyncRun
@@ -111,9 +111,17 @@ def _business_findings(cutoff: datetime) -> list[Finding]:
     return findings
 
 
-def _poll_findings() -> list[Finding]:
-    failing = connections_with_last_poll().filter(enabled=True,
-                                                  last_poll_status=SyncRun.Status.FAILED)
+def _poll_findings(cutoff: datetime) -> list[Finding]:
+    """Connections whose polls have failed for longer than the threshold: the last poll
+    failed, one failed before the cutoff, and none succeeded since (a single transient failure
+    is the next poll's business, not an e-mail)."""
+    runs = SyncRun.objects.filter(connection=OuterRef("pk"), flow="poll")
+    failing = (connections_with_last_poll()
+               .filter(enabled=True, last_poll_status=SyncRun.Status.FAILED)
+               .filter(Exists(runs.filter(status=SyncRun.Status.FAILED,
+                                          started_at__lte=cutoff)))
+               .exclude(Exists(runs.filter(status=SyncRun.Status.SUCCEEDED,
+                                           started_at__gte=cutoff))))
     return [Finding(f"poll.failed:{c.name}", f"The last poll of {c.name} failed", 1,
                     (c.last_poll_error or "")[:2000])
             for c in failing]
@@ -123,7 +131,7 @@ def alert_findings(*, now: datetime | None = None) -> list[Finding]:
     """Every condition that holds now (a fixed number of aggregate queries)."""
     cutoff = (now or timezone.now()) - alert_threshold()
     return [*_delivery_findings(cutoff), *_inbound_findings(cutoff),
-            *_business_findings(cutoff), *_poll_findings()]
+            *_business_findings(cutoff), *_poll_findings(cutoff)]
 
 
 @transaction.atomic
@@ -137,7 +145,7 @@ def _reconcile(findings: list[Finding], now: datetime) -> None:
         values = {"title": finding.title[:200], "detail": finding.detail,
                   "count": finding.count}
         if alert is None:
-            SyncAlert.objects.create(key=finding.key, **values)
+            SyncAlert.objects.update_or_create(key=finding.key, defaults=values)
             logger.warning("Integration alert opened: %s (%s)", finding.key, finding.count)
             continue
         for name, value in values.items():
@@ -187,14 +195,17 @@ def _notify() -> None:
                        len(pending))
         return
     for alert in pending:
+        # Claim the alert before sending, so two overlapping checks never both e-mail it.
+        claimed = SyncAlert.objects.filter(pk=alert.pk, notified_at__isnull=True).update(
+            notified_at=timezone.now())
+        if not claimed:
+            continue
         subject, body = _message(alert)
         try:
             send_mail(subject, body, None, recipients)
         except Exception:  # the mail server is a remote: keep the alert for the next check
             logger.exception("Could not e-mail integration alert %s", alert.key)
-            continue
-        SyncAlert.objects.filter(pk=alert.pk, notified_at__isnull=True).update(
-            notified_at=timezone.now())
+            SyncAlert.objects.filter(pk=alert.pk).update(notified_at=None)
 
 
 def alerts_check() -> list[SyncAlert]:

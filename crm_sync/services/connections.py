@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from crm_sync.crypto import SecretUnreadableError
 from crm_sync.models import Connection
 from psa.common.errors import DomainError
 
@@ -53,11 +54,14 @@ def connection_update(*, connection: Connection, actor: User, base_url: str | No
         if not isinstance(options, Mapping):
             raise ConnectionInvalidError("Options must be a JSON object.", attr="options")
         locked.options = dict(options)
+    try:
+        stored = locked.credentials
+    except SecretUnreadableError:
+        stored = {}  # unreadable with today's keys: what is entered now replaces it
     changed_keys = sorted(key for key, value in (credentials or {}).items()
-                          if value not in ("", None) and locked.credentials.get(key) != value)
+                          if value not in ("", None) and stored.get(key) != value)
     if changed_keys:
-        locked.set_credentials({**locked.credentials,
-                                **{key: credentials[key] for key in changed_keys}})
+        locked.set_credentials({**stored, **{key: credentials[key] for key in changed_keys}})
     try:
         locked.full_clean()
     except ValidationError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -67,6 +68,12 @@ def _clean_url(url: str) -> str:
     except ValidationError as exc:
         raise WebhookSubscriptionInvalidError(
             "Give an absolute http:// or https:// URL.", attr="url") from exc
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        # They would show in delivery errors; receivers authenticate us by the signature.
+        raise WebhookSubscriptionInvalidError(
+            "Leave the user name and password out of the URL: receivers check the signature.",
+            attr="url")
     return url
 
 

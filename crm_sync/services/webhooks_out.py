@@ -19,10 +19,10 @@ import logging
 import time
 from urllib.parse import parse_qsl, urlsplit
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef
 
-from crm_sync.crypto import SecretUnreadableError
-from crm_sync.http import RemoteError, VendorClient
+from crm_sync.http import VendorClient
 from crm_sync.models import WebhookReceipt, WebhookSubscription
 from crm_sync.services.webhook_subscriptions import INTERNAL_EVENT_TYPES
 from psa.events import RetryAfter
@@ -150,10 +150,20 @@ def webhooks_send(event: OutboxEvent) -> None:
         return
     body = webhook_body(event)
     failures: list[tuple[WebhookSubscription, Exception]] = []
+    # Stop well before the delivery's lease runs out: past it, the sweeper may hand the
+    # delivery to another worker, and both would post to the receivers still left.
+    deadline = time.monotonic() + max(
+        1.0, settings.OUTBOX_LEASE_SECONDS - 2 * settings.SYNC_HTTP_TIMEOUT_SECONDS)
     for subscription in subscriptions:
+        if time.monotonic() > deadline:
+            failures.append((subscription, TimeoutError("not tried: the attempt ran out of "
+                                                        "time; the next attempt sends it")))
+            continue
+        if WebhookReceipt.objects.filter(subscription=subscription, event=event).exists():
+            continue  # another attempt delivered it meanwhile
         try:
             status_code = _post(subscription, event, body)
-        except (RemoteError, RetryAfter, SecretUnreadableError) as exc:
+        except Exception as exc:  # one receiver's failure never stops the others
             failures.append((subscription, exc))
             logger.warning("Webhook %s to subscription %s failed: %s", event.event_id,
                            subscription.pk, exc,

@@ -39,16 +39,25 @@ from psa.common.permissions import RequiredPermsMixin
 from psa.models import Delivery
 
 FAILURES_PAGE_SIZE = 25
+OUTBOX_PERM = "psa.view_outboxevent"  # who may read event payloads and error context
 
 
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
 
 
-def failure_row(delivery: Delivery) -> dict[str, object]:
-    """A failed or dead delivery with what a person needs to decide on a replay."""
+def failure_row(delivery: Delivery, *, with_payload: bool) -> dict[str, object]:
+    """A failed or dead delivery with what a person needs to decide on a replay.
+
+    The event's payload and the error context (which can carry people's and clients' data)
+    only for those who may read the outbox (`psa.view_outboxevent`), as in the API.
+    """
     context = dict(delivery.last_error_context or {})
     history = context.pop("history", [])
+    if not with_payload:
+        return {"delivery": delivery, "event": delivery.event,
+                "badge": badge(delivery.state, delivery=True), "payload": "", "context": "",
+                "history": []}
     return {"delivery": delivery, "event": delivery.event,
             "badge": badge(delivery.state, delivery=True),
             "payload": pretty_json(delivery.event.payload),
@@ -85,7 +94,8 @@ class HealthView(RequiredPermsMixin, View):
             "alerts": list(open_alerts()),
             "form": form,
             "page_obj": page,
-            "failures": [failure_row(delivery) for delivery in page.object_list],
+            "failures": [failure_row(delivery, with_payload=request.user.has_perm(OUTBOX_PERM))
+                         for delivery in page.object_list],
             "failure_count": page.paginator.count,
             "is_filtered": bool(filters),
             "may_replay": request.user.has_perm(REPLAY_PERM),

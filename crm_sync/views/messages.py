@@ -11,7 +11,7 @@ from crm_sync.forms import MessageFilterForm
 from crm_sync.models import Connection
 from crm_sync.selectors.health import inbound_message_list
 from crm_sync.views.common import HEALTH_PERM, badge, tabs
-from crm_sync.views.health import pretty_json
+from crm_sync.views.health import OUTBOX_PERM, pretty_json
 from psa.common.permissions import RequiredPermsMixin
 
 PAGE_SIZE = 50
@@ -28,8 +28,11 @@ class InboundMessageListView(RequiredPermsMixin, View):
         filters = form.filters()
         page = Paginator(inbound_message_list(**filters), PAGE_SIZE).get_page(
             request.GET.get("page"))
+        # Vendor payloads (an HRIS record carries pay) only for those who may read the outbox.
+        with_payload = request.user.has_perm(OUTBOX_PERM)
         rows = [{"message": message, "badge": badge(message.state),
-                 "payload": pretty_json(message.payload)} for message in page.object_list]
+                 "payload": pretty_json(message.payload) if with_payload else ""}
+                for message in page.object_list]
         return render(request, "crm_sync/messages.html", {
             "title": "Inbound messages",
             "context_line": "Vendor events as they arrived, latest first",

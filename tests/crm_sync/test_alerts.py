@@ -176,22 +176,24 @@ class TestConditions:
         assert (alert.key, alert.count) == ("invoices.not_in_erp", 1)
         assert old.pk
 
-    def test_a_connection_whose_last_poll_failed(self):
+    def test_a_connection_whose_polls_failed_for_longer_than_the_threshold(self):
         crm = make_connection("hubspot", CLOSED_PORT_URL, {}, name="crm")
-        SyncRun.objects.create(connection=crm, flow="poll", status=SyncRun.Status.SUCCEEDED)
-        failed = SyncRun.objects.create(connection=crm, flow="poll",
-                                        status=SyncRun.Status.FAILED, error="HTTP 401")
-        SyncRun.objects.filter(pk=failed.pk).update(
-            started_at=timezone.now() + timedelta(seconds=1))
+        hour_ago = timezone.now() - timedelta(minutes=90)
 
+        def poll(status, at, error=""):
+            run = SyncRun.objects.create(connection=crm, flow="poll", status=status, error=error)
+            SyncRun.objects.filter(pk=run.pk).update(started_at=at)
+
+        poll(SyncRun.Status.SUCCEEDED, hour_ago - timedelta(minutes=10))
+        poll(SyncRun.Status.FAILED, timezone.now(), "HTTP 401")
+        assert alerts_check() == []  # one transient failure is the next poll's business
+
+        poll(SyncRun.Status.FAILED, hour_ago, "HTTP 401")  # failing since before the cutoff
         [alert] = alerts_check()
         assert alert.key == "poll.failed:crm"
         assert "HTTP 401" in alert.detail
 
-        later = SyncRun.objects.create(connection=crm, flow="poll",
-                                       status=SyncRun.Status.SUCCEEDED)
-        SyncRun.objects.filter(pk=later.pk).update(
-            started_at=timezone.now() + timedelta(seconds=2))
+        poll(SyncRun.Status.SUCCEEDED, timezone.now() + timedelta(seconds=2))
         assert alerts_check() == []
 
 

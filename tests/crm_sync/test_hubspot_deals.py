@@ -228,6 +228,28 @@ class TestWon:
         assert counts() == after_first
         assert Deal.objects.get().external_id == seeded["deal_id"]
 
+    def test_staffing_and_rates_are_ours_once_the_deal_is_won(self, client, hubspot):
+        """A resource manager's edit of a request, and the contract's rates, survive later CRM
+        changes of the won deal (prices and amounts go through change orders)."""
+        seeded = seed_deal(hubspot, stage="closedwon")
+        deal_id = seeded["deal_id"]
+        deliver(client, hubspot)
+        request = ResourceRequest.objects.order_by("pk").first()
+        request.hours_per_week = Decimal("7.50")
+        request.save(update_fields=["hours_per_week"])
+        contract = Deal.objects.get().contract
+        rates = set(contract.rate_card.lines.values_list("role__code", "hourly_rate"))
+        line_id = seeded["line_item_ids"][0]
+        hubspot.emulator.records["line_items"][line_id]["properties"]["price"] = "999"
+        crm_edit(hubspot, deal_id, amount="130000")
+        deliver(client, hubspot)
+
+        request.refresh_from_db()
+        assert request.hours_per_week == Decimal("7.50")
+        assert ResourceRequest.objects.count() == 2
+        assert set(contract.rate_card.lines.values_list("role__code", "hourly_rate")) == rates
+        assert psa_models.ChangeOrder.objects.count() == 1
+
     def test_amount_change_raises_one_pending_change_order_for_the_difference(self, client,
                                                                               hubspot):
         deal_id = seed_deal(hubspot, stage="closedwon")["deal_id"]

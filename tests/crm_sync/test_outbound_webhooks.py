@@ -321,3 +321,16 @@ class TestSubscriptions:
                 published |= set(re.findall(r'publish\(\s*"([a-z_]+\.[a-z_]+)"',
                                             path.read_text()))
         assert published == set(EVENT_TYPES)
+
+
+@pytest.mark.django_db
+def test_a_url_with_credentials_is_refused_so_they_never_reach_error_texts():
+    from crm_sync.services.webhook_subscriptions import (
+        WebhookSubscriptionInvalidError,
+        webhook_subscription_create,
+    )
+
+    with pytest.raises(WebhookSubscriptionInvalidError, match="user name and password"):
+        webhook_subscription_create(actor=UserFactory(), url="https://bob:pw@hooks.example/x",
+                                    event_types=["*"])
+    assert not WebhookSubscription.objects.exists()
