@@ -31,7 +31,7 @@ WEBHOOK_URL = "http://testserver/api/v1/integrations/hubspot/webhook/"
 
 def firm():
     """Roles, a project manager and a template: what a won deal needs here."""
-    from crm_sync.demo import TEMPLATE_CODE, _template
+    from crm_sync.demo import TEMPLATE_CODE, demo_template
     from tests.psa.factories import LegalEntityFactory, PersonFactory, RoleFactory
 
     entity = LegalEntityFactory()
@@ -39,7 +39,7 @@ def firm():
         RoleFactory(code=code, name=name, level=level)
     manager = PersonFactory(legal_entity=entity, role=RoleFactory(code="MGR", name="Manager",
                                                                   level=4))
-    _template()
+    demo_template()
     return entity, manager, TEMPLATE_CODE
 
 

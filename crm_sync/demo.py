@@ -32,7 +32,8 @@ TEMPLATE_MILESTONES = (
 )
 
 
-def _template() -> ProjectTemplate:
+def demo_template() -> ProjectTemplate:
+    """The standard consulting template (created once), for the demo and the benchmarks."""
     template, created = ProjectTemplate.objects.get_or_create(
         code=TEMPLATE_CODE, defaults={"name": "Consulting engagement (standard)",
                                       "description": "Discovery, design, build, handover."})
@@ -67,7 +68,7 @@ def seed_integrations(log: Callable[[str], None]) -> int:
     manager = Person.objects.filter(user__username="manager").first()
     if entity is None or manager is None:
         raise LookupError("Run seed_demo first: the integrations demo needs its firm.")
-    template = _template()
+    template = demo_template()
     created = 0
     created += _connection("hubspot", 8101, entity,
                            {"access_token": "sandbox-hubspot-token",

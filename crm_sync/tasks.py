@@ -31,7 +31,8 @@ def poll_connection_task(self, connection_id: int) -> None:
         return
     run = connection_poll(connection, trigger="retry" if self.request.retries else "schedule")
     if run.status == run.Status.FAILED and self.request.retries < POLL_RETRIES:
-        raise self.retry(countdown=backoff_seconds(self.request.retries + 1, retry_after=1.0))
+        wait = max(1.0, float(run.counts.get("retry_after", 1.0)))
+        raise self.retry(countdown=backoff_seconds(self.request.retries + 1, retry_after=wait))
 
 
 @shared_task(name="crm_sync.alerts_check", ignore_result=True)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from crm_sync.connectors import connector_for
 from crm_sync.models import Connection, SyncCursor, SyncRun
+from psa.events import RetryAfter
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +31,10 @@ def connection_poll(connection: Connection, *, trigger: str = "schedule") -> Syn
             counts = connector.poll(run)
     except Exception as exc:
         logger.warning("Poll of %s failed: %s", connection.name, exc)
+        # A throttled vendor said how long to wait: the retry (crm_sync.tasks) honours it.
+        wait = {"retry_after": exc.seconds} if isinstance(exc, RetryAfter) else {}
         SyncRun.objects.filter(pk=run.pk).update(
-            status=SyncRun.Status.FAILED, finished_at=timezone.now(),
+            status=SyncRun.Status.FAILED, finished_at=timezone.now(), counts=wait,
             error=f"{type(exc).__name__}: {exc}"[:2000])
     else:
         SyncRun.objects.filter(pk=run.pk).update(

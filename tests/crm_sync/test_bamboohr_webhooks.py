@@ -185,11 +185,13 @@ class TestPoll:
 
     def test_poll_of_a_throttled_api_fails_the_run_and_keeps_the_cursor(self, server,
                                                                         connection):
-        httpx.post(f"{server.url}/_sandbox/faults", json={"rate_limit_rate": 1}, timeout=5)
+        httpx.post(f"{server.url}/_sandbox/faults", json={"rate_limit_rate": 1,
+                                                          "retry_after": 45}, timeout=5)
 
         run = connection_poll(connection, trigger="manual")
 
         assert run.status == run.Status.FAILED
         assert "429" in run.error
+        assert run.counts == {"retry_after": 45.0}  # what the poll's retry waits for
         assert not SyncCursor.objects.filter(connection=connection).exists()
         assert InboundMessage.objects.count() == 0
