@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install assets browser migrate seed lint schema bench clean
+.PHONY: run test install assets browser migrate seed lint schema bench chaos clean
 
 $(STAMP): pyproject.toml
 	@# WeasyPrint (invoice PDFs) renders with Pango; Debian's package brings it and its fonts.
@@ -60,6 +60,16 @@ bench: install
 	$(PY) bench/seed.py
 	$(PY) bench/sync_delivery.py
 	$(PY) bench/deal_latency.py
+	$(PY) bench/dashboard.py
+	$(PY) bench/load.py
+
+## chaos: the fault suite's long version (more events, every fault at higher rates, more
+## workers); it restarts the machine's Redis. `make test` runs its short version.
+chaos: install
+	PSA_CHAOS_SCALE=$${PSA_CHAOS_SCALE:-5} \
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
+	$(VENV)/bin/pytest tests/integration/test_faults.py -s -q
 
 clean:
 	rm -rf var/broker var/celerybeat-schedule* staticfiles

@@ -18,7 +18,8 @@ class PsaConfig(AppConfig):
                       models.ChangeOrder, models.Project, models.ProjectMember, models.Task,
                       models.Milestone, models.Person, models.Role, models.CostRate,
                       models.RateCard, models.RateCardLine, models.RateCardOverride,
-                      models.TimeEntry, models.Expense, models.ExpensePolicy, models.TimeOff):
+                      models.TimeEntry, models.Expense, models.ExpensePolicy, models.TimeOff,
+                      models.ExchangeRate):
             auditlog.register(model, include_fields=audited_fields(model))
         auditlog.register(models.ApiToken, include_fields=audited_fields(
             models.ApiToken, skip={"digest", "last_used_at"}))

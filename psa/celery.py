@@ -11,6 +11,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # Worker liveness per queue (/health/, /metrics): a worker consuming the queue stamps it.
+    **{f"heartbeat-{queue}": {"task": "psa.heartbeat", "schedule": 30.0, "args": (queue,),
+                              "options": {"queue": queue, "expires": 60}}
+       for queue in ("default", "sync", "billing", "reports")},
     "outbox-sweep": {
         "task": "psa.outbox_sweep",
         "schedule": 60.0,

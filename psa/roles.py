@@ -55,6 +55,9 @@ MATRIX: Final[dict[str, dict[str, str]]] = {
     "psa.add_role": {_A: ALL, _S: ALL},
     "psa.change_role": {_A: ALL, _S: ALL},
     "psa.view_period": {_F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.view_exchangerate": {_F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "psa.add_exchangerate": {_F: ALL, _A: ALL},
+    "psa.change_exchangerate": {_F: ALL, _A: ALL},
     # Clients and contracts
     "psa.view_client": {_C: OWN, _PM: OWN, _RM: ALL, _F: ALL, _X: ALL, _A: ALL, _S: ALL},
     "psa.add_client": {_F: ALL, _A: ALL, _S: ALL},
@@ -169,6 +172,11 @@ MATRIX: Final[dict[str, dict[str, str]]] = {
     "crm_sync.view_webhooksubscription": {_A: ALL, _S: ALL},
     "crm_sync.add_webhooksubscription": {_A: ALL, _S: ALL},
     "crm_sync.delete_webhooksubscription": {_A: ALL, _S: ALL},
+    # Insight (issue #8): the executive dashboard and the rows behind it, the portfolio by
+    # risk (a manager sees the projects they may see), the lifecycle measures.
+    "insight.view_dashboard": {_F: ALL, _X: ALL, _A: ALL, _S: ALL},
+    "insight.view_portfolio": {_PM: ALL, _F: ALL, _X: ALL, _A: ALL},
+    "insight.view_lifecycle": {_F: ALL, _X: ALL, _A: ALL, _S: ALL},
 }
 
 

@@ -42,12 +42,15 @@ if PRODUCTION:
     problems = []
     if DEBUG:
         problems.append("DEBUG must be off")
-    if SECRET_KEY == INSECURE_SECRET_KEY or len(SECRET_KEY) < 50:
+    # deploy/psa.env.example's placeholders say "change-me": one copied unchanged is refused.
+    if SECRET_KEY == INSECURE_SECRET_KEY or len(SECRET_KEY) < 50 or "change-me" in SECRET_KEY:
         problems.append("SECRET_KEY must be set to a random value of at least 50 characters")
     if not ALLOWED_HOSTS:
         problems.append("ALLOWED_HOSTS must name the site's hosts")
     if not os.environ.get("DATABASE_URL"):
         problems.append("DATABASE_URL must point at PostgreSQL")
+    if "change-me" in os.environ.get("METRICS_TOKEN", ""):
+        problems.append("METRICS_TOKEN must be a random value, not the example's")
     if problems:
         raise ImproperlyConfigured("Unsafe production configuration: " + "; ".join(problems))
 
@@ -73,9 +76,11 @@ INSTALLED_APPS = [
     "billing.apps.BillingConfig",
     "revenue.apps.RevenueConfig",
     "crm_sync.apps.CrmSyncConfig",
+    "insight.apps.InsightConfig",
 ]
 
 MIDDLEWARE = [
+    "psa.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "psa.common.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -128,6 +133,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a real worker can share the test database (tests/integration/);
     # one per process so concurrent test runs never clobber each other's database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+elif (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+      and os.environ.get("PSA_DB_JIT", "off").lower() != "on"):
+    # PostgreSQL's JIT compiles a query whose estimated cost is high before running it; for
+    # the reports' grouped aggregates that compilation took longer (over a second) than the
+    # query itself. PSA_DB_JIT=on restores the server's default.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ATOMIC_REQUESTS = False
 
@@ -198,6 +209,8 @@ SESSION_COOKIE_AGE = 60 * 60 * 12
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers and scrapers talk plain HTTP to the web process behind the proxy.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -303,6 +316,11 @@ CELERY_TASK_ROUTES = {
     "reports.*": {"queue": "reports"},
 }
 CELERY_TIMEZONE = "UTC"
+WORKER_QUEUES = ("default", "sync", "billing", "reports")
+# A queue whose heartbeat (beat sends one every HEARTBEAT_SECONDS) is older than this has no
+# live worker: /health/ says so and the metrics show its age.
+HEARTBEAT_SECONDS = 30
+WORKER_STALE_SECONDS = int(os.environ.get("WORKER_STALE_SECONDS", "120"))
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Outbox (psa/events.py) ---
@@ -329,13 +347,24 @@ TIMESHEET_DEADLINE_HOUR = int(os.environ.get("TIMESHEET_DEADLINE_HOUR", "12"))
 RECEIPT_MAX_BYTES = 10 * 1024 * 1024  # DOMAIN.md: receipts are at most 10 MB
 PSA_BASE_URL = os.environ.get("PSA_BASE_URL", "")  # optional: absolute links in e-mails
 
+# --- Insight (dashboard, project health) ---
+# The dashboard's currency when no legal entity or currency is chosen.
+REPORTING_CURRENCY = os.environ.get("PSA_REPORTING_CURRENCY", "USD")
+
 DEMO_PASSWORD = "demo"
 
+# Production logs one JSON object a line (time, level, logger, message, correlation id,
+# exception), the shape log shippers index; LOG_FORMAT=plain|json overrides.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "plain")
+# Bearer token a Prometheus scraper sends to /metrics; empty: only this machine may scrape.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "psa.common.json_logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             "formatter": "json" if LOG_FORMAT == "json" else "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -45,3 +45,11 @@ def ping_task(marker: str | None = None) -> None:
     if marker:
         with open(marker, "ab") as file:  # one byte per call; the file's size counts them
             file.write(b".")
+
+
+@shared_task(name="psa.heartbeat", bind=True, ignore_result=True)
+def heartbeat_task(self: object, queue: str) -> None:
+    """Stamp `queue` as served by a live worker (beat sends one to every queue)."""
+    from psa.services.ops import heartbeat_record
+
+    heartbeat_record(queue=queue, hostname=getattr(self.request, "hostname", "") or "")

@@ -2,17 +2,28 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+
+from psa.views.ops import HealthView, MetricsView
 
 urlpatterns = [
+    path("health/", HealthView.as_view(), name="health"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("psa.api.urls")),
     path("api/v1/", include("resourcing.api.urls")),
     path("api/v1/", include("billing.api.urls")),
     path("api/v1/", include("revenue.api.urls")),
     path("api/v1/", include("crm_sync.api.urls")),
+    path("api/v1/", include("insight.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's starter script as a file, so the CSP needs no inline.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+         name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include("psa.views.urls")),
     path("", include("resourcing.urls")),
@@ -20,4 +31,5 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("revenue/", include("revenue.urls")),
     path("integrations/", include("crm_sync.urls")),
+    path("dashboard/", include("insight.urls")),
 ]

@@ -18,7 +18,7 @@ in [start, end] that are approved, invoiced or written off. For that work:
 
 Fixed fees and retainers are outside: their time is not billed by the hour. Sums run in SQL
 per (group, invoice line); the shares are divided in Python in `Decimal`, so SQLite's
-arithmetic never truncates them. Five queries whatever the data size.
+arithmetic never truncates them. Six queries whatever the data size.
 """
 
 from collections import defaultdict
@@ -28,7 +28,19 @@ from decimal import Decimal
 from typing import Literal
 
 from django.contrib.auth.models import User
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    DecimalField,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from billing.models import BilledItem, Invoice, InvoiceLine
@@ -46,6 +58,7 @@ KEYS: dict[str, str] = {"contract": "project__contract_id",
                         "client": "project__contract__client_id",
                         "person": "person_id"}
 ONE = Decimal(1)
+RATE = DecimalField(max_digits=14, decimal_places=4)
 
 
 @dataclass(frozen=True)
@@ -78,24 +91,54 @@ class RealizationRow:
         return (self.billed * 100 / self.standard_value).quantize(Decimal("0.1"))
 
 
-def _role_on_team() -> Coalesce:
+def role_on_team() -> Coalesce:
+    """The entry's role on the project's team, else the person's own (for the standard rate)."""
     member = ProjectMember.objects.filter(project=OuterRef("project_id"),
                                           person=OuterRef("person_id"), role__isnull=False)
-    return Coalesce(Subquery(member.values("role_id")[:1]), F("person__role_id"))
+    # One member row per (project, person): no ordering (the model's joins names to sort).
+    return Coalesce(Subquery(member.order_by().values("role_id")[:1]), F("person__role_id"),
+                    output_field=BigIntegerField())
 
 
-def _standard_rate() -> Subquery:
-    lines = RateCardLine.objects.filter(
-        rate_card__kind=RateCard.Kind.STANDARD, rate_card__is_active=True,
-        rate_card__currency=OuterRef("project__contract__currency"),
-        role_id=OuterRef("std_role"), effective_from__lte=OuterRef("work_date"))
-    return Subquery(lines.order_by("-effective_from").values("hourly_rate")[:1])
+def standard_rate() -> Case:
+    """The firm's standard card rate, in the contract's currency, for the annotated
+    `std_role` on the work date (annotate `std_role=role_on_team()` first); NULL where no
+    line prices it.
+
+    The active standard cards' lines are few (a line per role and currency per rate change),
+    so they are read once and written into the query as one CASE, newest line first per role
+    and currency: the first WHEN that matches is the line in force on the work date. One query
+    here instead of a correlated subquery per time entry.
+    """
+    lines = (RateCardLine.objects
+             .filter(rate_card__kind=RateCard.Kind.STANDARD, rate_card__is_active=True)
+             .order_by("rate_card__currency", "role_id", "-effective_from")
+             .values_list("rate_card__currency", "role_id", "effective_from", "hourly_rate"))
+    whens = [When(project__contract__currency=currency, std_role=role_id,
+                  work_date__gte=effective_from, then=Value(rate))
+             for currency, role_id, effective_from, rate in lines]
+    if not whens:
+        return Value(None, output_field=RATE)
+    return Case(*whens, default=None, output_field=RATE)
+
+
+def tm_work(start: date, end: date) -> QuerySet[TimeEntry]:
+    """The work realization measures: billable T&M time dated in [start, end], approved,
+    invoiced or written off."""
+    return TimeEntry.objects.filter(
+        is_billable=True, status__in=WORKED, work_date__gte=start, work_date__lte=end,
+        project__contract__billing_model__in=TM_MODELS)
+
+
+def billed_time_items(work: QuerySet[TimeEntry]) -> QuerySet[BilledItem]:
+    """The live links of `work` to time lines of issued invoices."""
+    return BilledItem.objects.filter(
+        is_live=True, time_entry__in=work.values("pk"), line__kind=InvoiceLine.Kind.TIME,
+        invoice__kind=Invoice.Kind.INVOICE, invoice__status__in=Invoice.ISSUED_STATES)
 
 
 def _work(start: date, end: date, actor: User | None) -> QuerySet[TimeEntry]:
-    entries = TimeEntry.objects.filter(
-        is_billable=True, status__in=WORKED, work_date__gte=start, work_date__lte=end,
-        project__contract__billing_model__in=TM_MODELS)
+    entries = tm_work(start, end)
     if actor is not None:
         contracts = visible(Contract.objects.all(), actor, "billing.view_billing_reports")
         entries = entries.filter(project__contract__in=contracts.values("pk"))
@@ -104,7 +147,7 @@ def _work(start: date, end: date, actor: User | None) -> QuerySet[TimeEntry]:
 
 def _standard(work: QuerySet[TimeEntry], key: str) -> list[dict]:
     return list(
-        work.annotate(std_role=_role_on_team()).annotate(std_rate=_standard_rate()).order_by()
+        work.annotate(std_role=role_on_team()).annotate(std_rate=standard_rate()).order_by()
         .values(group=F(key), currency=F("project__contract__currency"))
         .annotate(total_hours=Sum("hours"),
                   unpriced=Sum("hours", filter=Q(std_rate__isnull=True)),
@@ -115,9 +158,7 @@ def _standard(work: QuerySet[TimeEntry], key: str) -> list[dict]:
 def _billed(work: QuerySet[TimeEntry], key: str) -> list[dict]:
     """Per (group, time line): the items' billed hours and value with the line's figures."""
     return list(
-        BilledItem.objects
-        .filter(is_live=True, time_entry__in=work.values("pk"), line__kind=InvoiceLine.Kind.TIME,
-                invoice__kind=Invoice.Kind.INVOICE, invoice__status__in=Invoice.ISSUED_STATES)
+        billed_time_items(work)
         .order_by()
         .values("line_id", "invoice_id", group=F(f"time_entry__{key}"),
                 currency=F("invoice__currency"), reason=F("line__adjustment_reason"),

@@ -72,3 +72,15 @@ def xlsx_response(*, filename: str, sheet: str, header: Sequence[str],
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def table_export(*, kind: str | None, name: str, sheet: str, header: Sequence[str],
+                 rows: Iterable[Sequence[object]]) -> HttpResponse | None:
+    """The table as `name.csv` or `name.xlsx` when `kind` (a page's `?format=`) asks for one,
+    else None (the page renders itself)."""
+    if kind == "csv":
+        return csv_response(filename=f"{name}.csv", header=header, rows=rows)
+    if kind == "xlsx":
+        return xlsx_response(filename=f"{name}.xlsx", sheet=sheet, header=header,
+                             rows=list(rows))
+    return None

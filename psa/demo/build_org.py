@@ -1,6 +1,7 @@
 """Writes the firm: entities, periods, roles, standard rate cards, demo users, people, costs."""
 
 from datetime import date
+from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
 
@@ -39,6 +40,24 @@ def ensure_periods(entity_ids: dict[str, int], *, first: date, last: date) -> No
         month = add_months(month, 1)
     insert(models.Period, (models.Period(legal_entity_id=entity_id, month=month)
                            for entity_id in entity_ids.values() for month in months))
+
+
+# Monthly average rates into US dollars: a start and a small drift per month, so the converted
+# dashboard moves a little as real rates do.
+DEMO_RATES_TO_USD = {"GBP": (Decimal("1.2650"), Decimal("0.0030")),
+                     "EUR": (Decimal("1.0850"), Decimal("-0.0020"))}
+
+
+def ensure_exchange_rates(*, first: date, last: date) -> None:
+    """A rate into USD per month from `first` to `last` for each demo currency."""
+    rows, month, index = [], month_start(first), 0
+    while month <= last:
+        for currency, (start, drift) in DEMO_RATES_TO_USD.items():
+            wobble = drift * (index % 6 - 2)
+            rows.append(models.ExchangeRate(from_currency=currency, to_currency="USD",
+                                            month=month, rate=start + wobble))
+        month, index = add_months(month, 1), index + 1
+    insert(models.ExchangeRate, rows)
 
 
 def ensure_roles() -> dict[int, int]:

@@ -53,6 +53,7 @@ def demo_present(scope: DemoScope) -> bool:
             and models.Project.objects.filter(
                 contract__code=contract_code(scope.contracts - 1)).exists()
             and models.Period.objects.filter(month=month_start(scope.as_of)).count() >= 2
+            and models.ExchangeRate.objects.filter(month=month_start(scope.as_of)).exists()
             and models.Person.objects.count() >= scope.people
             and models.Client.objects.count() >= scope.clients
             and models.Contract.objects.count() >= scope.contracts
@@ -73,6 +74,7 @@ def seed_demo(*, scope: DemoScope, password: str, log: Log, force: bool = False)
         with transaction.atomic():
             entity_ids = build_org.ensure_entities()
             build_org.ensure_periods(entity_ids, first=scope.window_start, last=scope.as_of)
+            build_org.ensure_exchange_rates(first=scope.window_start, last=scope.as_of)
             role_ids = build_org.ensure_roles()
             build_org.ensure_standard_cards(role_ids, window_start=scope.window_start,
                                             as_of=scope.as_of)

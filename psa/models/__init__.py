@@ -2,11 +2,12 @@
 
 from psa.models.base import BaseModel
 from psa.models.clients import ChangeOrder, Client, Contract
+from psa.models.currency import ExchangeRate
 from psa.models.expenses import Expense, ExpenseCategory, ExpensePolicy
 from psa.models.org import LegalEntity, Period
 from psa.models.outbox import Delivery, OutboxEvent
 from psa.models.people import CostRate, Person, Role
-from psa.models.platform import ApiToken, ExternalRef, IdempotencyRecord
+from psa.models.platform import ApiToken, ExternalRef, IdempotencyRecord, WorkerHeartbeat
 from psa.models.projects import Milestone, Project, ProjectMember, Task
 from psa.models.rates import RateCard, RateCardLine, RateCardOverride
 from psa.models.reminders import ReminderLog
@@ -21,6 +22,7 @@ __all__ = [
     "Contract",
     "CostRate",
     "Delivery",
+    "ExchangeRate",
     "Expense",
     "ExpenseCategory",
     "ExpensePolicy",
@@ -45,4 +47,5 @@ __all__ = [
     "TemplateTask",
     "TimeEntry",
     "TimeOff",
+    "WorkerHeartbeat",
 ]

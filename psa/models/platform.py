@@ -94,3 +94,18 @@ class ExternalRef(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system}:{self.external_id}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time a worker consuming `queue` ran the heartbeat task beat sends there every
+    half minute: what `/health/` and the metrics call worker liveness, per queue."""
+
+    queue = models.CharField(max_length=32, unique=True)
+    hostname = models.CharField(max_length=200, blank=True)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["queue"]
+
+    def __str__(self) -> str:
+        return f"{self.queue} @ {self.hostname} {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -8,6 +8,7 @@ from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, S
 from django.db.models.functions import Coalesce
 
 from psa.common.money import ZERO, quantize
+from psa.extensions import ProjectMoney, project_money
 from psa.models import Expense, Milestone, Project, Task, TimeEntry
 from psa.rules import visible
 
@@ -38,9 +39,10 @@ class ProjectFinancials:
     time at its frozen cost rate plus approved expenses at cost (DOMAIN.md: project cost). Cost
     frozen in another currency than the project's (a UK consultant on a US project) is kept
     apart in `other_currency_costs` rather than converted at a guessed rate. Revenue is what
-    the revenue runs recognised (zero until the revenue issue). Billed and unbilled count
-    milestones: invoiced ones are billed, and billable but not yet invoiced ones (accepted, or
-    completed without acceptance) unbilled.
+    the revenue runs recognised and billed / unbilled what billing knows, both from the
+    provider the insight app registers (`psa.extensions.project_money`). Without one (psa
+    alone), revenue is zero and billed / unbilled count milestones: invoiced ones billed,
+    billable but not yet invoiced ones (accepted, or completed without acceptance) unbilled.
     """
 
     project_id: int
@@ -108,13 +110,17 @@ def project_financials(*, project: Project) -> ProjectFinancials:
     Every figure is a plain SQL sum over the project's rows (DOMAIN.md, Measures).
     """
     currency = project.currency
-    billable = Q(status=Milestone.Status.ACCEPTED) | Q(
-        status=Milestone.Status.COMPLETED, requires_acceptance=False)
-    sums = Milestone.objects.filter(project=project).aggregate(
-        billed=Sum("amount", filter=Q(status=Milestone.Status.INVOICED)),
-        unbilled=Sum("amount", filter=billable))
     actual_hours, actual_cost, other_costs = project_actuals(project=project)
-    revenue = ZERO  # TODO(#8): billing and revenue figures (psa cannot import those apps)
+    money = project_money(project)
+    if money is None:
+        billable = Q(status=Milestone.Status.ACCEPTED) | Q(
+            status=Milestone.Status.COMPLETED, requires_acceptance=False)
+        sums = Milestone.objects.filter(project=project).aggregate(
+            billed=Sum("amount", filter=Q(status=Milestone.Status.INVOICED)),
+            unbilled=Sum("amount", filter=billable))
+        money = ProjectMoney(revenue_amount=ZERO, billed_amount=sums["billed"] or ZERO,
+                             unbilled_amount=sums["unbilled"] or ZERO)
+    revenue = quantize(money.revenue_amount, currency)
     cost = actual_cost
     margin = quantize(revenue - cost, currency)
     return ProjectFinancials(
@@ -133,7 +139,7 @@ def project_financials(*, project: Project) -> ProjectFinancials:
         cost_amount=cost,
         margin_amount=margin,
         margin_percent=_percent(margin, revenue),
-        billed_amount=quantize(sums["billed"] or ZERO, currency),
-        unbilled_amount=quantize(sums["unbilled"] or ZERO, currency),
+        billed_amount=quantize(money.billed_amount, currency),
+        unbilled_amount=quantize(money.unbilled_amount, currency),
         other_currency_costs=other_costs,
     )

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from psa import events
 from psa.models import ChangeOrder, Contract
@@ -18,6 +19,15 @@ CONTRACT_FIELDS = ("code", "name", "client", "legal_entity", "currency", "billin
                    "po_number")
 CHANGE_ORDER_FIELDS = ("contract", "reference", "description", "value_change_amount",
                        "cap_change_amount", "budget_hours_change", "effective_date")
+
+
+def _date_signing(contract: Contract) -> bool:
+    """A contract becoming active without a signed date is taken as signed today, so bookings
+    and backlog count it (they go by the signed date). True when the date was set."""
+    if contract.status == Contract.Status.ACTIVE and contract.signed_date is None:
+        contract.signed_date = timezone.localdate()
+        return True
+    return False
 
 
 @transaction.atomic
@@ -34,6 +44,7 @@ def contract_create(*, actor: User, data: Mapping[str, Any],
     values.setdefault("legal_entity", client.legal_entity)
     values.setdefault("currency", client.currency)
     contract = Contract(**values)
+    _date_signing(contract)
     save_validated(contract)
     external_refs_set(target=contract, refs=external_refs, actor=actor)
     events.publish("contract.created", aggregate=contract,
@@ -61,6 +72,8 @@ def contract_update(*, contract: Contract, actor: User, data: Mapping[str, Any],
         raise StateConflictError(f"A {contract.status} contract cannot become {target_status}.",
                                  attr="status")
     changed = apply_changes(contract, data, allowed=CONTRACT_FIELDS)
+    if "status" in changed and _date_signing(contract):
+        changed.append("signed_date")
     if changed or external_refs:
         save_validated(contract, update_fields=changed)
     if external_refs:

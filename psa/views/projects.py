@@ -6,9 +6,11 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views import View
 
 from psa.common.permissions import RequiredPermsMixin
+from psa.extensions import PROJECT_PANELS
 from psa.forms import ProjectFilterForm
 from psa.models import Project
 from psa.selectors.pages import (
@@ -73,6 +75,9 @@ class ProjectDetailView(RequiredPermsMixin, View):
             "project": project,
             # Whoever sees a project sees its client (OWN scope reaches clients through projects).
             "may_open_client": request.user.has_perm("psa.view_client"),
+            "panels": [{"title": panel.title, "slug": slugify(panel.title),
+                        "url": reverse(panel.url_name, args=[project.pk])}
+                       for panel in PROJECT_PANELS if request.user.has_perm(panel.perm, project)],
             "breadcrumbs": [("Projects", reverse("project-list")), (project.code, None)],
         }
         return render(request, "psa/project_detail.html", context)

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from psa.views.clients import ClientDetailView, ClientListView, ContractDetailView
+from psa.views.exchange_rates import ExchangeRateListView
 from psa.views.home import AuditListView, HomeView, SearchView
 from psa.views.people import PersonDetailView, PersonListView
 from psa.views.projects import ProjectDetailView, ProjectListView
@@ -20,6 +21,7 @@ urlpatterns = [
     path("clients/export.csv", ClientListView.as_view(), {"export": True}, name="client-export"),
     path("clients/<int:pk>/", ClientDetailView.as_view(), name="client-detail"),
     path("contracts/<int:pk>/", ContractDetailView.as_view(), name="contract-detail"),
+    path("exchange-rates/", ExchangeRateListView.as_view(), name="exchange-rate-list"),
     path("projects/", ProjectListView.as_view(), name="project-list"),
     path("projects/export.csv", ProjectListView.as_view(), {"export": True},
          name="project-export"),

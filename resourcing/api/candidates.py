@@ -77,6 +77,16 @@ class _CostFactor(_Factor):
                                          allow_null=True)
     currency = serializers.CharField(source="cost_currency", read_only=True)
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """A person's cost rate only for those who may see cost rates (the margin stays:
+        staffing ranks by it, DOMAIN.md)."""
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is None or not request.user.has_perm("psa.view_costrate"):
+            fields.pop("cost_rate")
+            fields.pop("currency")
+        return fields
+
 
 class _UtilizationFactor(_Factor):
     factor = "utilization_gap"

@@ -129,7 +129,8 @@ class ResourceRequestViewSet(ApiViewSet):
         demand = self.get_object()
         exclude = [int(i) for i in request.query_params.getlist("exclude") if i.isdigit()]
         ranked = candidates_for_request(request=demand, exclude_ids=exclude)
-        return Response(CandidateOutputSerializer(ranked, many=True).data)
+        return Response(CandidateOutputSerializer(ranked, many=True,
+                                                  context={"request": request}).data)
 
     @extend_schema(request=None, responses={200: s.ResourceRequestOutputSerializer})
     @action(detail=True, methods=["post"])

@@ -140,7 +140,7 @@ class TestInvoiceIssue:
             "client_id": invoice.client_id, "contract_id": invoice.contract_id,
             "total": "1082.50", "currency": "USD", "issue_date": "2026-03-31",
             "due_date": "2026-05-15"}
-        tasks = [(getattr(cb.func.__self__, "name", ""), cb.keywords["args"]) for cb in callbacks]
+        tasks = [(cb.task.name, cb.args) for cb in callbacks if hasattr(cb, "task")]
         assert ("billing.invoice_document_deliver", (invoice.pk,)) in tasks
 
     def test_issue_date_defaults_to_today_in_the_entity_time_zone(self, actor, time_machine):

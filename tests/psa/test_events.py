@@ -65,8 +65,7 @@ def _enqueued(callbacks) -> list[tuple[str, tuple, dict]]:
     """(task name, args, options) of each `enqueue_on_commit` captured at commit."""
     found = []
     for callback in callbacks:
-        options = dict(callback.keywords)
-        found.append((callback.func.__self__.name, tuple(options.pop("args")), options))
+        found.append((callback.task.name, tuple(callback.args), dict(callback.options)))
     return found
 
 

@@ -175,12 +175,23 @@ def test_remote_allowed_matches_any_country(world):
 
 def test_serializer_shows_every_factor(world):
     top = candidates_for_request(request=world["request"], today=TODAY)[0]
-    data = CandidateOutputSerializer(top).data
+    # Cost rates only for those who may see them (finance, administrators): the margin stays.
+    from django.test import RequestFactory
+
+    from tests.psa.factories import UserFactory
+
+    asked = RequestFactory().get("/")
+    asked.user = UserFactory(role="finance")
+    data = CandidateOutputSerializer(top, context={"request": asked}).data
     assert data["person"] == {"id": world["alice"].pk, "name": "Alice Adams"}
     assert data["score"] == "0.8700"
     assert data["factors"]["cost"] == {"value": "0.4000", "margin": "0.4000",
                                        "cost_rate": "90.0000", "currency": "USD",
                                        "weight": "0.10"}
+    asked.user = UserFactory(role="resource_manager")
+    hidden = CandidateOutputSerializer(top, context={"request": asked}).data
+    assert hidden["factors"]["cost"] == {"value": "0.4000", "margin": "0.4000",
+                                         "weight": "0.10"}
     assert data["factors"]["availability"]["free_hours"] == "80.00"
     assert data["factors"]["skills"]["matches"][0]["certification"] == "AWS SA Adams"
 

@@ -44,6 +44,20 @@ class ProjectOutputSerializer(OutputSerializer):
                 fields.pop(name)
         return fields
 
+    def to_representation(self, instance: Project) -> dict:
+        """Budget amounts only on the projects whose financials the user may see: a manager
+        sees their own projects' but not those of a project they are only on the team of."""
+        data = super().to_representation(instance)
+        if "request" in self.context and BUDGET_AMOUNTS[0] in data:
+            allowed = getattr(instance, "can_see_financials", None)
+            if allowed is None:
+                allowed = self.context["request"].user.has_perm("psa.view_project_financials",
+                                                                instance)
+            if not allowed:
+                for name in BUDGET_AMOUNTS:
+                    data.pop(name, None)
+        return data
+
 
 class ProjectCreateInputSerializer(ExternalRefsInput):
     code = serializers.CharField(max_length=30)

@@ -11,7 +11,9 @@ from psa.api import serializers as s
 from psa.api.base import ApiViewSet
 from psa.api.filters import MilestoneFilter, ProjectFilter, TaskFilter
 from psa.api.views.common import crud_schema, perms
+from psa.models import Project
 from psa.selectors import milestone_list, project_financials, project_list, task_list
+from psa.selectors.pages.common import perm_flag
 from psa.services import (
     milestone_accept,
     milestone_complete,
@@ -33,7 +35,9 @@ class ProjectViewSet(ApiViewSet):
     required_perms = {**perms("project"), "financials": "psa.view_project_financials"}
 
     def get_queryset(self) -> QuerySet:
-        return project_list(actor=self.request.user)
+        # Whose budget amounts the user may see, for the whole page in the same query.
+        return project_list(actor=self.request.user).annotate(can_see_financials=perm_flag(
+            self.request.user, "psa.view_project_financials", Project))
 
     def create(self, request: Request) -> Response:
         data = self.validated(s.ProjectCreateInputSerializer)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser, User
 
+from psa.extensions import project_money
 from psa.models import (
     ChangeOrder,
     Client,
@@ -53,6 +54,13 @@ class ProjectPage:
     actual_hours: Decimal
     actual_cost: Decimal  # in the project's currency; only shown with the financials permission
     other_currency_costs: dict[str, Decimal]
+    revenue_amount: Decimal | None = None  # recognised; None without the financials permission
+
+    @property
+    def remaining_revenue(self) -> Decimal | None:
+        if self.revenue_amount is None:
+            return None
+        return self.project.budget_revenue_amount - self.revenue_amount
 
     @property
     def remaining_hours(self) -> Decimal:
@@ -103,6 +111,7 @@ def project_page(*, actor: UserLike, pk: int) -> ProjectPage:
     people = {project.manager_id, *(member.person_id for member in team)}
     linkable = visible(Person.objects.filter(pk__in=people), actor, "psa.view_person")
     actual_hours, actual_cost, other_costs = project_actuals(project=project)
+    money = project_money(project) if project.can_see_financials else None
     return ProjectPage(
         project=project,
         can_see_financials=bool(project.can_see_financials),
@@ -117,6 +126,8 @@ def project_page(*, actor: UserLike, pk: int) -> ProjectPage:
         actual_hours=actual_hours,
         actual_cost=actual_cost,
         other_currency_costs=other_costs,
+        revenue_amount=(money.revenue_amount if money else
+                        (ZERO if project.can_see_financials else None)),
     )
 
 

@@ -155,12 +155,25 @@ class TestProjects:
         assert row["budget_hours"] == "1000.00"
 
     def test_financials(self, finance, token_client):
+        # Billed and revenue come from billing and revenue (through insight's provider):
+        # an issued invoice's line for the project, and what the runs recognised.
+        from revenue.models import RecognitionEntry, RecognitionRun
+        from tests.billing.factories import InvoiceFactory, InvoiceLineFactory
+
         project = ProjectFactory()
-        MilestoneFactory(project=project, amount=Decimal("1000.00"),
-                         status=Milestone.Status.INVOICED)
+        invoiced = MilestoneFactory(project=project, amount=Decimal("1000.00"),
+                                    status=Milestone.Status.INVOICED)
+        InvoiceLineFactory(invoice=InvoiceFactory(contract=project.contract, issued=True),
+                           project=project, kind="milestone", description=invoiced.name,
+                           quantity=None, unit_price=None, base_amount=Decimal("1000.00"))
         MilestoneFactory(project=project, amount=Decimal("250.50"),
                          status=Milestone.Status.ACCEPTED)
         MilestoneFactory(project=project, amount=Decimal("99.00"))
+        run = RecognitionRun.objects.create(legal_entity=project.legal_entity,
+                                            period=date(2026, 3, 1))
+        RecognitionEntry.objects.create(run=run, contract=project.contract, month=run.period,
+                                        amount=Decimal("1500.00"), currency="USD",
+                                        cumulative_amount=Decimal("1500.00"))
 
         body = token_client(finance.user).get(f"/api/v1/projects/{project.pk}/financials/").json()
 
@@ -171,7 +184,8 @@ class TestProjects:
         assert body["eac_cost_amount"] == "80000.00"
         assert body["billed_amount"] == "1000.00"
         assert body["unbilled_amount"] == "250.50"
-        assert body["margin_percent"] is None
+        assert body["revenue_amount"] == "1500.00"
+        assert body["margin_percent"] == "100.00"  # no cost yet
 
     def test_financials_count_approved_time_and_expenses(self, finance, token_client):
         from psa.models import Expense

@@ -88,6 +88,25 @@ class TestContractAndProjectServices:
 
         assert "cap_amount" in error.value.message_dict
 
+    def test_a_contract_activated_without_a_signed_date_is_signed_that_day(self, actor):
+        # Bookings and backlog go by the signed date: an active contract must have one.
+        from django.utils import timezone
+
+        from psa.services import contract_update
+
+        terms = {"name": "K", "client": ClientFactory(), "billing_model": "tm",
+                 "revenue_method": "as_delivered", "value_amount": Decimal("1.00"),
+                 "start_date": "2026-01-01", "end_date": "2026-02-01"}
+        active = contract_create(actor=actor, data={**terms, "code": "K1", "status": "active"})
+        draft = contract_create(actor=actor, data={**terms, "code": "K2"})
+        assert active.signed_date == timezone.localdate() and draft.signed_date is None
+        activated = contract_update(contract=draft, actor=actor, data={"status": "active"})
+        activated.refresh_from_db()
+        assert activated.signed_date == timezone.localdate()
+        kept = contract_create(actor=actor, data={**terms, "code": "K3", "status": "active",
+                                                  "signed_date": "2025-12-01"})
+        assert str(kept.signed_date) == "2025-12-01"
+
     def test_project_status_moves_by_the_map(self, actor):
         project = ProjectFactory(status="closed")
 
