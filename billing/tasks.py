@@ -1,4 +1,6 @@
-"""Celery entry points of billing (queue `billing`): the invoice run and invoice documents.
+"""Celery entry points of billing (queue `billing`): the invoice run.
+
+Invoice documents are delivered by the outbox (billing/subscribers.py).
 
 Tasks are thin (STYLE.md §12): they take ids, import their service inside the body and call it;
 every service here is idempotent, so a re-delivered message (acks_late) does no harm.
@@ -29,11 +31,3 @@ def invoice_runs_sweep_task() -> None:
     from billing.services.runs import invoice_runs_sweep
 
     invoice_runs_sweep()
-
-
-@shared_task(name="billing.invoice_document_deliver", acks_late=True, ignore_result=True)
-def invoice_document_deliver_task(invoice_id: int) -> None:
-    """Render, store and e-mail an issued invoice's PDF (once)."""
-    from billing.documents import invoice_document_deliver
-
-    invoice_document_deliver(invoice_id=invoice_id)

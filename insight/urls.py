@@ -14,6 +14,6 @@ urlpatterns = [
     path("snapshot.pdf", DashboardPdfView.as_view(), name="dashboard-pdf"),
     path("portfolio/", PortfolioView.as_view(), name="portfolio"),
     path("lifecycle/", LifecycleView.as_view(), name="lifecycle"),
-    path("projects/<int:pk>/health/", ProjectHealthView.as_view(), name="project-health"),
+    path("projects/<id:pk>/health/", ProjectHealthView.as_view(), name="project-health"),
     path("measures/<slug:key>/", MeasureRowsView.as_view(), name="measure-rows"),
 ]

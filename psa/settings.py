@@ -234,16 +234,15 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["psa.common.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("API_RATE_LIMIT", "1200/min")},
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "psa.api.base.PsaAutoSchema",
     "EXCEPTION_HANDLER": "psa.common.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # JSON only (a form body would silently drop nested fields such as external_refs);
+    # expenses also take multipart, for their receipt.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
-    "DATE_FORMAT": "%Y-%m-%d",
+    "DATE_FORMAT": "iso-8601",  # strftime would drop the zeros of years before 1000
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 DRF_STANDARDIZED_ERRORS = {"ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True}

@@ -1,14 +1,17 @@
 """URL map: pages, the REST API under /api/v1/, its schema and docs, and the admin."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
 
+from psa.common.converters import RecordIdConverter
 from psa.views.ops import HealthView, MetricsView
+
+register_converter(RecordIdConverter, "id")  # before the includes below read their patterns
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
@@ -33,3 +36,7 @@ urlpatterns = [
     path("integrations/", include("crm_sync.urls")),
     path("dashboard/", include("insight.urls")),
 ]
+
+handler400 = "psa.api.handlers.bad_request"
+handler404 = "psa.api.handlers.not_found"
+handler500 = "psa.api.handlers.server_error"

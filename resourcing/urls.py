@@ -16,19 +16,19 @@ from resourcing.views.board import (
 
 urlpatterns: list = [
     path("staffing/", StaffingBoardView.as_view(), name="staffing-board"),
-    path("staffing/cell/<int:person_id>/<str:week>/", BoardCellView.as_view(),
+    path("staffing/cell/<id:person_id>/<str:week>/", BoardCellView.as_view(),
          name="staffing-cell"),
-    path("staffing/requests/<int:request_id>/candidates/", RequestCandidatesView.as_view(),
+    path("staffing/requests/<id:request_id>/candidates/", RequestCandidatesView.as_view(),
          name="staffing-candidates"),
-    path("staffing/requests/<int:request_id>/book/", BookCandidateView.as_view(),
+    path("staffing/requests/<id:request_id>/book/", BookCandidateView.as_view(),
          name="staffing-book"),
-    path("staffing/assignments/<int:assignment_id>/", AssignmentEditView.as_view(),
+    path("staffing/assignments/<id:assignment_id>/", AssignmentEditView.as_view(),
          name="staffing-assignment"),
     # Skills and request pages (resourcing/views/skills.py, requests.py)
     path("skills/", skills.SkillCatalogueView.as_view(), name="skill-catalogue"),
     path("skills/mine/", skills.MySkillsView.as_view(), name="my-skills"),
-    path("people/<int:pk>/skills/", skills.PersonSkillsView.as_view(), name="person-skills"),
+    path("people/<id:pk>/skills/", skills.PersonSkillsView.as_view(), name="person-skills"),
     path("staffing/requests/new/", requests.RequestCreateView.as_view(), name="request-create"),
-    path("staffing/requests/<int:pk>/edit/", requests.RequestEditView.as_view(),
+    path("staffing/requests/<id:pk>/edit/", requests.RequestEditView.as_view(),
          name="request-edit"),
 ]

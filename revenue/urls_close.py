@@ -15,6 +15,6 @@ urlpatterns: list = [
     path("close/run/", CloseRunView.as_view(), name="close-run"),
     path("close/month/", CloseMonthView.as_view(), name="close-month"),
     path("close/reopen/", CloseReopenView.as_view(), name="close-reopen"),
-    path("close/runs/<int:pk>/progress/", CloseRunProgressView.as_view(),
+    path("close/runs/<id:pk>/progress/", CloseRunProgressView.as_view(),
          name="close-run-progress"),
 ]

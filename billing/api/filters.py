@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import QuerySet
 
 from billing.models import Invoice, InvoiceRun, Payment, RunOutcome
-from psa.api.filters import BaseFilter, ExternalRefFilter
+from psa.api.filters import BaseFilter, ExternalRefFilter, StrictBooleanFilter
 
 
 class InvoiceFilter(ExternalRefFilter):
@@ -41,8 +41,8 @@ class RunOutcomeFilter(django_filters.FilterSet):
     """A run's outcomes: `reason` (e.g. `over_cap`) and `contract`; `exceptions_only=true`
     keeps what finance must look at."""
 
-    exceptions_only = django_filters.BooleanFilter(method="filter_exceptions",
-                                                   help_text="Only the exception reasons.")
+    exceptions_only = StrictBooleanFilter(method="filter_exceptions",
+                                          help_text="Only the exception reasons.")
 
     class Meta:
         model = RunOutcome

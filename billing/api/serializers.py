@@ -110,6 +110,11 @@ class InvoiceLineOutputSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(
         read_only=True, help_text=f"One of: {', '.join(InvoiceLine.Kind.values)}.")
     items = BilledItemOutputSerializer(many=True, read_only=True)
+    # Declared: a read-only model field loses allow_blank, and the schema would then forbid the
+    # "" every line without an adjustment has.
+    adjustment_reason = serializers.ChoiceField(
+        choices=InvoiceLine.AdjustmentReason.choices, allow_blank=True, read_only=True,
+        help_text="Why the line was adjusted; empty when the adjustment is 0.")
 
     class Meta:
         model = InvoiceLine

@@ -46,6 +46,7 @@ from billing.services.issue import invoice_approve, invoice_issue, invoice_unapp
 from billing.services.payments import payment_record
 from billing.services.runs import invoice_run_start
 from psa.api.base import ApiViewSet
+from psa.api.schema import ClientErrorResponseSerializer
 from psa.api.views.common import crud_schema
 
 OUTCOME_PARAMETERS = [
@@ -190,7 +191,7 @@ class InvoiceViewSet(InvoiceReadsMixin, ApiViewSet):
 
     @extend_schema(request=s.InvoiceLineAdjustInputSerializer, responses={200: INVOICE_OUT},
                    parameters=[LINE_ID_PARAMETER])
-    @action(detail=True, methods=["post"], url_path=r"lines/(?P<line_id>[0-9]+)/adjust",
+    @action(detail=True, methods=["post"], url_path=r"lines/(?P<line_id>[0-9]{1,18})/adjust",
             url_name="line-adjust")
     def adjust_line(self, request: Request, pk: str, line_id: str) -> Response:
         """Write a draft's line down (negative) or up (positive) with a reason; returns the
@@ -204,7 +205,7 @@ class InvoiceViewSet(InvoiceReadsMixin, ApiViewSet):
 
     @extend_schema(request=s.InvoiceLineDescribeInputSerializer, responses={200: INVOICE_OUT},
                    parameters=[LINE_ID_PARAMETER])
-    @action(detail=True, methods=["post"], url_path=r"lines/(?P<line_id>[0-9]+)/describe",
+    @action(detail=True, methods=["post"], url_path=r"lines/(?P<line_id>[0-9]{1,18})/describe",
             url_name="line-describe")
     def describe_line(self, request: Request, pk: str, line_id: str) -> Response:
         """Change a draft line's description; returns the invoice."""
@@ -250,7 +251,9 @@ class InvoiceViewSet(InvoiceReadsMixin, ApiViewSet):
         invoice = invoice_void(invoice=invoice, actor=request.user, reason=data["reason"])
         return self.invoice_response(invoice)
 
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY}, filters=False)
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY,
+                              409: ClientErrorResponseSerializer},  # a draft has no document
+                   filters=False)
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None,
             content_negotiation_class=FirstRendererNegotiation)
     def pdf(self, request: Request, pk: str) -> HttpResponseBase:

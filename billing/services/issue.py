@@ -20,7 +20,6 @@ from billing.errors import InvoiceStateError, InvoiceValidationError
 from billing.models import CapHold, Invoice, NumberSequence
 from billing.services.totals import invoice_totals
 from psa import events
-from psa.common.jobs import enqueue_on_commit
 from psa.common.money import ZERO
 from psa.services.periods import period_ensure_open
 
@@ -136,8 +135,9 @@ def invoice_issue(*, invoice: Invoice, actor: User, issue_date: date | None = No
     The number is gapless and sequential per legal entity, year of the issue date and series
     (invoices and credit notes have their own). The due date is the issue date plus the
     document's payment terms. Once committed, the PDF is rendered, stored and e-mailed by
-    `billing.tasks.invoice_document_deliver_task`. Issuing a credit note reduces the credited
-    invoice's balance and, if asked, releases the credited items for rebilling.
+    the outbox's `billing.invoice_document` subscriber of `invoice.issued`. Issuing a credit
+    note reduces the credited invoice's balance and, if asked, releases the credited items for
+    rebilling.
     Raises InvoiceStateError unless approved, PeriodClosedError when the issue date is in a
     closed period, CreditNoteError when a credit note would now over-credit its invoice.
     """
@@ -168,10 +168,6 @@ def invoice_issue(*, invoice: Invoice, actor: User, issue_date: date | None = No
         "due_date": invoice.due_date.isoformat(),
         "credited_invoice_id": invoice.credited_invoice_id,
     })
-    # The task module imports the services; importing it here avoids the cycle.
-    from billing.tasks import invoice_document_deliver_task
-
-    enqueue_on_commit(invoice_document_deliver_task, invoice.pk)
     return invoice
 
 

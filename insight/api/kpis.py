@@ -10,6 +10,7 @@ from insight.forms import FIRST_YEAR, LAST_YEAR
 from insight.selectors.dashboard import build_scope, dashboard
 from insight.selectors.scope import month_start
 from psa.api.base import PsaAutoSchema
+from psa.api.serializers.common import RecordRelatedField
 from psa.common.money import CURRENCY_CHOICES
 from psa.models import Client, LegalEntity
 
@@ -21,10 +22,10 @@ class KpiQuerySerializer(serializers.Serializer):
 
     start = serializers.DateField(help_text="A day of the first month.")
     end = serializers.DateField(help_text="A day of the last month.")
-    legal_entity = serializers.PrimaryKeyRelatedField(queryset=LegalEntity.objects.all(),
-                                                      required=False, allow_null=True)
-    client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all(), required=False,
-                                                allow_null=True)
+    legal_entity = RecordRelatedField(queryset=LegalEntity.objects.all(),
+                                      required=False, allow_null=True)
+    client = RecordRelatedField(queryset=Client.objects.all(), required=False,
+                                allow_null=True)
     service_line = serializers.CharField(required=False, allow_blank=True, default="")
     currency = serializers.ChoiceField(choices=CURRENCY_CHOICES, required=False)
 

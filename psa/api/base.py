@@ -11,7 +11,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-import psa.api.schema  # noqa: F401  (registers the bearer-token OpenAPI extension)
+from psa.api.schema import ClientErrorResponseSerializer  # also registers the bearer scheme
 from psa.common.etag import etag_of, expected_version_from
 from psa.common.idempotency import HEADER as IDEMPOTENCY_HEADER
 from psa.common.idempotency import IdempotentPostMixin
@@ -28,8 +28,39 @@ IF_MATCH_PARAMETER = OpenApiParameter(
     description="The ETag of the version being changed; a stale one is 412.")
 
 
+# Error statuses our handler adds to drf-standardized-errors' (psa/common/errors.py), by the
+# methods that can meet them: a state conflict or closed period, a stale If-Match, an
+# Idempotency-Key reused with another body.
+CLIENT_ERROR_STATUSES = {"409": ("POST", "PUT", "PATCH", "DELETE"),
+                         "412": ("PUT", "PATCH", "DELETE"), "422": ("POST",)}
+
+
 class PsaAutoSchema(AutoSchema):
-    """drf-standardized-errors' error responses plus our Idempotency-Key and If-Match headers."""
+    """drf-standardized-errors' error responses plus our Idempotency-Key and If-Match headers.
+
+    The library documents errors only for views using its own exception handler; ours wraps it
+    (domain errors), so the decision is made here: every operation may answer 400 (a body or
+    a query parameter that does not validate), the library's rules for the others, and the
+    statuses of CLIENT_ERROR_STATUSES. 400 and ours share one open schema, since domain rules
+    name their own codes.
+    """
+
+    def _get_allowed_error_status_codes(self) -> list[str]:
+        return [*super()._get_allowed_error_status_codes(), *CLIENT_ERROR_STATUSES]
+
+    def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
+        if status_code in responses:
+            return False
+        if status_code == "400":
+            return True
+        if status_code in CLIENT_ERROR_STATUSES:
+            return self.method in CLIENT_ERROR_STATUSES[status_code]
+        return getattr(self, f"_should_add_http{status_code}_error_response")()
+
+    def _get_error_response_serializer(self, status_code: str) -> Any:
+        if status_code == "400" or status_code in CLIENT_ERROR_STATUSES:
+            return ClientErrorResponseSerializer
+        return super()._get_error_response_serializer(status_code)
 
     def get_override_parameters(self) -> list[OpenApiParameter]:
         params = list(super().get_override_parameters())
@@ -50,7 +81,9 @@ class ApiViewSet(IdempotentPostMixin, mixins.ListModelMixin, viewsets.GenericVie
     schema = PsaAutoSchema()
     output_serializer: type[serializers.Serializer]
     has_external_refs = False
-    lookup_value_regex = r"[0-9]+"
+    # At most 18 digits: every BIGINT id fits, and a longer number is an unrouted 404 rather
+    # than an overflow in the database.
+    lookup_value_regex = r"[0-9]{1,18}"
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return self.output_serializer

@@ -1,9 +1,13 @@
 """django-filter filtersets of the delivery core's API lists (API.md: filters)."""
 
 import django_filters
+from django import forms
+from django.db import models
 from django.db.models import QuerySet
+from django_filters.filterset import FILTER_FOR_DBFIELD_DEFAULTS
 from rest_framework.exceptions import ValidationError
 
+from psa.api.serializers.common import is_record_id
 from psa.models import (
     ChangeOrder,
     Client,
@@ -18,13 +22,69 @@ from psa.models import (
 )
 from psa.selectors import filter_by_external_ref
 
+TRUE_WORDS, FALSE_WORDS = {"true", "1"}, {"false", "0"}
+
+
+class StrictBooleanField(forms.Field):
+    """`true`/`false` (or 1/0); django-filter's own treats any other word as "no filter",
+    which would hand a caller who typed `is_active=yes` every row."""
+
+    def to_python(self, value: str | None) -> bool | None:
+        if value in (None, ""):
+            return None
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS | FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise forms.ValidationError("Use true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class RecordChoiceField(django_filters.fields.ModelChoiceField):
+    """A row id; a number no row can have is an invalid choice before any query (handed to
+    the database it would overflow BIGINT: a 500)."""
+
+    def to_python(self, value: object) -> object:
+        if value not in self.empty_values and not is_record_id(value):
+            raise forms.ValidationError(self.error_messages["invalid_choice"],
+                                        code="invalid_choice")
+        return super().to_python(value)
+
+
+class RecordChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = RecordChoiceField
+
 
 class BaseFilter(django_filters.FilterSet):
-    """Every list accepts `updated_since` (ISO 8601 timestamp) for incremental sync."""
+    """Every list accepts `updated_since` (ISO 8601 timestamp) for incremental sync.
+
+    Stricter than django-filter's defaults, so a caller's mistake is a 400 and never a
+    silently unfiltered list: booleans must be true or false, and a typed parameter given
+    with no value (`?status=`) is refused — leave it out to not filter.
+    """
+
+    FILTER_DEFAULTS = {
+        **FILTER_FOR_DBFIELD_DEFAULTS,
+        models.BooleanField: {"filter_class": StrictBooleanFilter},
+        **{field: {**FILTER_FOR_DBFIELD_DEFAULTS[field], "filter_class": RecordChoiceFilter}
+           for field in (models.ForeignKey, models.OneToOneField)},
+    }
 
     updated_since = django_filters.IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte",
         help_text="Only rows changed at or after this ISO 8601 timestamp.")
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name, filter_ in self.filters.items():
+            if (name in self.data and self.data.get(name) == ""
+                    and not isinstance(filter_, django_filters.CharFilter)):
+                self.form.add_error(name, forms.ValidationError(
+                    "Give a value, or leave the parameter out.", code="blank"))
+                valid = False
+        return valid
 
 
 class ExternalRefFilter(BaseFilter):

@@ -62,7 +62,15 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, DomainError):
         return Response(error_body("client_error", exc.code, exc.detail, exc.attr),
                         status=exc.http_status)
+    from django.core.exceptions import SuspiciousOperation
     from django.core.exceptions import ValidationError as DjangoValidationError
+
+    if isinstance(exc, SuspiciousOperation):
+        # Too many fields, a body over the size limit, a malformed multipart boundary: Django
+        # raises these while DRF reads the body, and would answer with an HTML page.
+        return Response(error_body("client_error", "bad_request",
+                                   str(exc) or "The request could not be read."),
+                        status=status.HTTP_400_BAD_REQUEST)
 
     if isinstance(exc, DjangoValidationError):
         errors = []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -12,11 +14,23 @@ from psa.models import ApiToken
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
     from rest_framework.views import APIView
 
+logger = logging.getLogger(__name__)
+
 
 class TokenRateThrottle(SimpleRateThrottle):
     """Counts requests per token (per user for sessions, per address when anonymous)."""
 
     scope = "token"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        """Fail open when the cache holding the counters is down: the limit protects the
+        service, and refusing or failing every API call would hurt it more than a few
+        uncounted requests (the outage shows on /health/ and in this warning)."""
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError) as exc:
+            logger.warning("API rate limit not applied: the cache is unreachable (%s)", exc)
+            return True
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         token = getattr(request, "auth", None)

@@ -6,6 +6,6 @@ from psa.views.approvals import ApprovalGroupView, ApprovalListView
 
 urlpatterns: list = [
     path("approvals/", ApprovalListView.as_view(), name="approval-list"),
-    path("approvals/group/<int:person_id>/<str:week_start>/", ApprovalGroupView.as_view(),
+    path("approvals/group/<id:person_id>/<str:week_start>/", ApprovalGroupView.as_view(),
          name="approval-group"),
 ]

@@ -14,6 +14,6 @@ urlpatterns: list = [
     path("expenses/export.csv", ExpenseListView.as_view(), {"export": True},
          name="expense-export"),
     path("expenses/new/", ExpenseCreateView.as_view(), name="expense-create"),
-    path("expenses/<int:pk>/", ExpenseEditView.as_view(), name="expense-edit"),
-    path("expenses/<int:pk>/receipt/", ExpenseReceiptView.as_view(), name="expense-receipt"),
+    path("expenses/<id:pk>/", ExpenseEditView.as_view(), name="expense-edit"),
+    path("expenses/<id:pk>/receipt/", ExpenseReceiptView.as_view(), name="expense-receipt"),
 ]

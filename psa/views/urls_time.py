@@ -15,7 +15,7 @@ from psa.views.timesheet import (
 
 urlpatterns: list = [
     path("time/", TimesheetView.as_view(), name="timesheet"),
-    path("time/cell/<int:task_id>/<str:day>/", TimesheetCellView.as_view(),
+    path("time/cell/<id:task_id>/<str:day>/", TimesheetCellView.as_view(),
          name="timesheet-cell"),
     path("time/tasks/", TimesheetTaskSearchView.as_view(), name="timesheet-tasks"),
     path("time/row/", TimesheetRowView.as_view(), name="timesheet-row"),

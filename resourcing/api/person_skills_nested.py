@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from psa.api.base import ApiViewSet
+from psa.api.serializers.common import RecordRelatedField
 from psa.models import Person
 from psa.selectors.people import person_list
 from resourcing import selectors, services
@@ -19,7 +20,7 @@ from resourcing.models import Skill
 class PersonSkillNestedInputSerializer(serializers.Serializer):
     """The person comes from the URL."""
 
-    skill = serializers.PrimaryKeyRelatedField(queryset=Skill.objects.all())
+    skill = RecordRelatedField(queryset=Skill.objects.all())
     level = serializers.IntegerField(min_value=1, max_value=5)
 
 

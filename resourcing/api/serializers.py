@@ -4,7 +4,13 @@ from typing import Any
 
 from rest_framework import serializers
 
-from psa.api.serializers.common import OutputSerializer, VisibleRelatedField, hours, rate
+from psa.api.serializers.common import (
+    OutputSerializer,
+    RecordRelatedField,
+    VisibleRelatedField,
+    hours,
+    rate,
+)
 from psa.api.serializers.org import TIMESTAMPS
 from psa.common.money import CURRENCY_CHOICES
 from psa.models import Person, Project, Role
@@ -43,7 +49,7 @@ class PersonSkillOutputSerializer(OutputSerializer):
 
 class PersonSkillCreateInputSerializer(serializers.Serializer):
     person = VisibleRelatedField(selector=person_list, queryset=Person.objects.all())
-    skill = serializers.PrimaryKeyRelatedField(queryset=Skill.objects.all())
+    skill = RecordRelatedField(queryset=Skill.objects.all())
     level = serializers.IntegerField(min_value=1, max_value=5)
 
 
@@ -52,7 +58,7 @@ class PersonSkillUpdateInputSerializer(serializers.Serializer):
 
 
 class RequestSkillSerializer(serializers.ModelSerializer):
-    skill = serializers.PrimaryKeyRelatedField(queryset=Skill.objects.all())
+    skill = RecordRelatedField(queryset=Skill.objects.all())
     min_level = serializers.IntegerField(min_value=1, max_value=5, default=1)
     requires_certification = serializers.BooleanField(default=False)
 
@@ -82,7 +88,7 @@ class ResourceRequestInputSerializer(serializers.Serializer):
     is_tentative = serializers.BooleanField(required=False)
     probability = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0,
                                            max_value=100, required=False)
-    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all())
+    role = RecordRelatedField(queryset=Role.objects.all())
     hours_per_week = hours(max_value=168)
     start_date = serializers.DateField(help_text="Inclusive.")
     end_date = serializers.DateField(help_text="Inclusive.")
@@ -109,12 +115,12 @@ class AssignmentOutputSerializer(OutputSerializer):
 
 
 class AssignmentCreateInputSerializer(serializers.Serializer):
-    person = serializers.PrimaryKeyRelatedField(queryset=Person.objects.all())
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all())
-    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all(), required=False,
-                                              help_text="Defaults to the person's role.")
-    request = serializers.PrimaryKeyRelatedField(queryset=ResourceRequest.objects.all(),
-                                                 required=False, allow_null=True)
+    person = RecordRelatedField(queryset=Person.objects.all())
+    project = RecordRelatedField(queryset=Project.objects.all())
+    role = RecordRelatedField(queryset=Role.objects.all(), required=False,
+                              help_text="Defaults to the person's role.")
+    request = RecordRelatedField(queryset=ResourceRequest.objects.all(),
+                                 required=False, allow_null=True)
     start_date = serializers.DateField(help_text="Inclusive.")
     end_date = serializers.DateField(help_text="Inclusive.")
     hours_per_week = hours(max_value=168)
@@ -130,7 +136,7 @@ class AssignmentCreateInputSerializer(serializers.Serializer):
 
 
 class AssignmentUpdateInputSerializer(serializers.Serializer):
-    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all(), required=False)
+    role = RecordRelatedField(queryset=Role.objects.all(), required=False)
     start_date = serializers.DateField(required=False)
     end_date = serializers.DateField(required=False)
     hours_per_week = hours(max_value=168, required=False)

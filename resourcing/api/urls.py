@@ -12,11 +12,12 @@ router.register("skills", views.SkillViewSet, basename="skill")
 router.register("person-skills", views.PersonSkillViewSet, basename="person-skill")
 router.register("resource-requests", views.ResourceRequestViewSet, basename="resource-request")
 router.register("assignments", views.AssignmentViewSet, basename="assignment")
-router.register("capacity", views.CapacityViewSet, basename="capacity")
 
 app_name = "resourcing-api"
 urlpatterns = [
     *router.urls,
-    path("people/<int:person_id>/skills/", person_skills_nested, name="person-skills-nested"),
+    # A report over the people it is asked about, not a resource: no `capacity/{id}/` route.
+    path("capacity/", views.CapacityViewSet.as_view({"get": "list"}), name="capacity-list"),
+    path("people/<id:person_id>/skills/", person_skills_nested, name="person-skills-nested"),
     path("reports/utilization/", UtilizationReportView.as_view(), name="report-utilization"),
 ]

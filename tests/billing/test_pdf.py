@@ -125,6 +125,37 @@ class TestInvoicePdf:
 
 
 class TestInvoiceDocumentDeliver:
+    def test_the_outbox_delivery_of_invoice_issued_sends_it_once_even_redelivered(
+            self, worked_example, mailoutbox):
+        from billing.subscribers import deliver_invoice_document_on_issue
+        from psa import events
+        from psa.models import Delivery
+
+        delivery = Delivery.objects.get(event__type="invoice.issued",
+                                        event__aggregate_id=str(worked_example.pk),
+                                        subscriber="billing.invoice_document")
+        assert events.delivery_attempt(delivery.pk).state == Delivery.State.SUCCEEDED
+        deliver_invoice_document_on_issue(delivery.event)  # a message delivered twice
+
+        invoice = Invoice.objects.get(pk=worked_example.pk)
+        assert invoice.pdf.name.endswith("/US-2026-000001.pdf")
+        assert len(mailoutbox) == 1 and mailoutbox[0].to == ["ap@contoso.example"]
+
+    def test_a_document_voided_before_its_delivery_sends_nothing(self, actor, mailoutbox):
+        from psa import events
+        from psa.models import Delivery
+
+        invoice = invoice_issue(invoice=invoice_approve(
+            invoice=invoice_with_lines([D("10.00")]), actor=actor), actor=actor,
+            issue_date=MARCH_31)
+        Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.VOID)
+        delivery = Delivery.objects.get(event__type="invoice.issued",
+                                        event__aggregate_id=str(invoice.pk),
+                                        subscriber="billing.invoice_document")
+
+        assert events.delivery_attempt(delivery.pk).state == Delivery.State.SUCCEEDED
+        assert not mailoutbox and not Invoice.objects.get(pk=invoice.pk).pdf
+
     def test_stores_the_pdf_and_emails_it_once(self, worked_example, mailoutbox):
         invoice_document_deliver(invoice_id=worked_example.pk)
         invoice_document_deliver(invoice_id=worked_example.pk)

@@ -44,7 +44,7 @@ SPECIAL_RULES: dict[str, str] = {
     "accounts/login/": PUBLIC,
     "accounts/logout/": NOT_ALLOWED,  # Django 5: GET logout is 405 (POST would sign out)
     "approvals/": ANY_APPROVER,
-    "approvals/group/<int:person_id>/<str:week_start>/": ANY_APPROVER,
+    "approvals/group/<id:person_id>/<str:week_start>/": ANY_APPROVER,
     "api/v1/integrations/<slug:connection>/webhook/": WEBHOOK,
 }
 
@@ -116,7 +116,6 @@ API_ROWS: dict[str, Callable[[World, Side], Model]] = {
     "person-skills": lambda w, s: s.person_skill,
     "resource-requests": lambda w, s: s.resource_request,
     "assignments": lambda w, s: s.assignment,
-    "capacity": lambda w, s: s.member,
     "invoice-runs": lambda w, s: w.invoice_run,
     "invoices": lambda w, s: s.invoice,
     "credit-notes": lambda w, s: s.credit_note,
@@ -140,7 +139,7 @@ def _api_fill(route: Route, world: World, side: Side) -> list[Fill]:
     names = route.kwarg_names
     if not names:
         return [Fill({})]
-    if route.key == "api/v1/people/<int:person_id>/skills/":
+    if route.key == "api/v1/people/<id:person_id>/skills/":
         return [Fill({"person_id": side.member.pk}, obj=side.member, view_perm="psa.view_person")]
     row = API_ROWS[_api_resource(route.key)](world, side)
     if route.key.endswith("/pdf/$"):
@@ -199,15 +198,15 @@ def _formats(*formats: str) -> Filler:
 
 
 PAGE_FILLS: dict[str, Filler] = {
-    "clients/<int:pk>/": _one(lambda w, s: {"pk": s.client.pk}, lambda w, s: s.client,
+    "clients/<id:pk>/": _one(lambda w, s: {"pk": s.client.pk}, lambda w, s: s.client,
                               "psa.view_client"),
-    "contracts/<int:pk>/": _one(lambda w, s: {"pk": s.contract.pk}, lambda w, s: s.contract,
+    "contracts/<id:pk>/": _one(lambda w, s: {"pk": s.contract.pk}, lambda w, s: s.contract,
                                 "psa.view_contract"),
-    "projects/<int:pk>/": _one(lambda w, s: {"pk": s.project.pk}, lambda w, s: s.project,
+    "projects/<id:pk>/": _one(lambda w, s: {"pk": s.project.pk}, lambda w, s: s.project,
                                "psa.view_project"),
-    "people/<int:pk>/": _one(lambda w, s: {"pk": s.member.pk}, lambda w, s: s.member,
+    "people/<id:pk>/": _one(lambda w, s: {"pk": s.member.pk}, lambda w, s: s.member,
                              "psa.view_person"),
-    "people/<int:pk>/skills/": lambda w, s: [
+    "people/<id:pk>/skills/": lambda w, s: [
         Fill({"pk": s.member.pk}, obj=s.member, view_perm="psa.view_person", methods=("get",)),
         Fill({"pk": s.member.pk}, obj=s.member, view_perm="psa.view_person", methods=("post",),
              data={"person_skill": s.person_skill.pk},
@@ -215,59 +214,59 @@ PAGE_FILLS: dict[str, Filler] = {
     # A row for a task of the signed-in person's own projects; any other task is 404
     # (psa/views/timesheet.py, TimesheetRowView): only the consultant is on the team.
     "time/row/": _one(lambda w, s: {}, ok_statuses=frozenset({404})),
-    "time/cell/<int:task_id>/<str:day>/": _one(
+    "time/cell/<id:task_id>/<str:day>/": _one(
         lambda w, s: {"task_id": s.task.pk, "day": "2026-03-10"}),
-    "expenses/<int:pk>/": lambda w, s: [
+    "expenses/<id:pk>/": lambda w, s: [
         Fill({"pk": s.expense.pk}, obj=s.expense, view_perm="psa.view_expense",
              methods=("get",)),
         *(Fill({"pk": s.expense.pk}, obj=s.expense, view_perm="psa.view_expense",
                sub_perms=((perm, s.expense),), data={"action": action}, label=action,
                methods=("post",)) for action, perm in EXPENSE_ACTIONS.items())],
-    "expenses/<int:pk>/receipt/": _one(lambda w, s: {"pk": s.expense.pk},
+    "expenses/<id:pk>/receipt/": _one(lambda w, s: {"pk": s.expense.pk},
                                        lambda w, s: s.expense, "psa.view_expense"),
-    "approvals/group/<int:person_id>/<str:week_start>/": _one(
+    "approvals/group/<id:person_id>/<str:week_start>/": _one(
         lambda w, s: {"person_id": s.member.pk, "week_start": WEEK.isoformat()}),
-    "staffing/cell/<int:person_id>/<str:week>/": _one(
+    "staffing/cell/<id:person_id>/<str:week>/": _one(
         lambda w, s: {"person_id": s.member.pk, "week": WEEK.isoformat()}),
-    "staffing/requests/<int:request_id>/candidates/": _one(
+    "staffing/requests/<id:request_id>/candidates/": _one(
         lambda w, s: {"request_id": s.resource_request.pk}, lambda w, s: s.resource_request,
         "resourcing.view_resourcerequest"),
-    "staffing/requests/<int:request_id>/book/": _one(
+    "staffing/requests/<id:request_id>/book/": _one(
         lambda w, s: {"request_id": s.resource_request.pk}, lambda w, s: s.resource_request,
         "resourcing.view_resourcerequest"),
-    "staffing/assignments/<int:assignment_id>/": _one(
+    "staffing/assignments/<id:assignment_id>/": _one(
         lambda w, s: {"assignment_id": s.assignment.pk}, lambda w, s: s.assignment,
         "resourcing.view_assignment"),
-    "staffing/requests/<int:pk>/edit/": _one(
+    "staffing/requests/<id:pk>/edit/": _one(
         lambda w, s: {"pk": s.resource_request.pk}, lambda w, s: s.resource_request,
         "resourcing.view_resourcerequest"),
-    "billing/runs/<int:pk>/": _one(lambda w, s: {"pk": w.invoice_run.pk}),
-    "billing/runs/<int:pk>/progress/": _one(lambda w, s: {"pk": w.invoice_run.pk}),
-    "billing/holds/<int:pk>/release/": _one(lambda w, s: {"pk": s.held_item.pk}),
-    "billing/cap-holds/<int:pk>/write-off/": _one(lambda w, s: {"pk": s.cap_hold.pk}),
-    "billing/invoices/<int:pk>/": _one(lambda w, s: {"pk": s.invoice.pk},
+    "billing/runs/<id:pk>/": _one(lambda w, s: {"pk": w.invoice_run.pk}),
+    "billing/runs/<id:pk>/progress/": _one(lambda w, s: {"pk": w.invoice_run.pk}),
+    "billing/holds/<id:pk>/release/": _one(lambda w, s: {"pk": s.held_item.pk}),
+    "billing/cap-holds/<id:pk>/write-off/": _one(lambda w, s: {"pk": s.cap_hold.pk}),
+    "billing/invoices/<id:pk>/": _one(lambda w, s: {"pk": s.invoice.pk},
                                        lambda w, s: s.invoice, "billing.view_invoice"),
-    "billing/invoices/<int:pk>/pdf/": _one(lambda w, s: {"pk": s.issued_invoice.pk},
+    "billing/invoices/<id:pk>/pdf/": _one(lambda w, s: {"pk": s.issued_invoice.pk},
                                            lambda w, s: s.issued_invoice,
                                            "billing.view_invoice"),
-    "billing/invoices/<int:pk>/<slug:action>/": _invoice_actions,
-    "billing/lines/<int:pk>/<slug:action>/": lambda w, s: [
+    "billing/invoices/<id:pk>/<slug:action>/": _invoice_actions,
+    "billing/lines/<id:pk>/<slug:action>/": lambda w, s: [
         Fill({"pk": s.invoice_line.pk, "action": a}, obj=s.invoice,
              view_perm="billing.view_invoice", sub_perms=(("billing.change_invoice",
                                                             s.invoice),), label=a)
         for a in ("describe", "adjust")],
-    "billing/items/<int:pk>/hold/": _one(lambda w, s: {"pk": s.billed_item.pk},
+    "billing/items/<id:pk>/hold/": _one(lambda w, s: {"pk": s.billed_item.pk},
                                          lambda w, s: s.invoice, "billing.view_invoice"),
-    "billing/contracts/<int:contract_id>/terms/": _terms,
-    "revenue/close/runs/<int:pk>/progress/": _one(lambda w, s: {"pk": w.recognition_run.pk}),
-    "revenue/schedules/<int:contract_id>/": _one(
+    "billing/contracts/<id:contract_id>/terms/": _terms,
+    "revenue/close/runs/<id:pk>/progress/": _one(lambda w, s: {"pk": w.recognition_run.pk}),
+    "revenue/schedules/<id:contract_id>/": _one(
         lambda w, s: {"contract_id": s.contract.pk}, lambda w, s: s.schedule,
         "revenue.view_revenueschedule"),
-    "revenue/schedules/<int:contract_id>/estimates/": _one(
+    "revenue/schedules/<id:contract_id>/estimates/": _one(
         lambda w, s: {"contract_id": s.contract.pk}, lambda w, s: s.schedule,
         "revenue.view_revenueschedule"),
-    "revenue/runs/<int:pk>/": _one(lambda w, s: {"pk": w.recognition_run.pk}),
-    "revenue/runs/<int:pk>/progress/": _one(lambda w, s: {"pk": w.recognition_run.pk}),
+    "revenue/runs/<id:pk>/": _one(lambda w, s: {"pk": w.recognition_run.pk}),
+    "revenue/runs/<id:pk>/progress/": _one(lambda w, s: {"pk": w.recognition_run.pk}),
     "integrations/backlog/<slug:kind>/": lambda w, s: [
         Fill({"kind": kind}, label=kind) for kind in BACKLOGS],
     "integrations/<slug:name>/": _one(lambda w, s: {"name": w.connection.name}),
@@ -278,7 +277,7 @@ PAGE_FILLS: dict[str, Filler] = {
     "dashboard/lifecycle/": _formats("csv", "xlsx"),
     "utilization/": _formats("csv", "xlsx"),
     "revenue/forecast/": _formats("csv", "xlsx"),
-    "dashboard/projects/<int:pk>/health/": lambda w, s: [Fill(
+    "dashboard/projects/<id:pk>/health/": lambda w, s: [Fill(
         {"pk": s.project.pk}, obj=s.project, view_perm="psa.view_project",
         sub_perms=(("psa.view_project_financials", s.project),))],
     "dashboard/measures/<slug:key>/": lambda w, s: [
@@ -289,7 +288,7 @@ PAGE_FILLS: dict[str, Filler] = {
 
 # Query strings a page or endpoint needs to answer at all.
 QUERIES: dict[str, str] = {
-    "api/v1/capacity/$": "person={member}&start=2026-03-02&end=2026-03-29",
+    "api/v1/capacity/": "person={member}&start=2026-03-02&end=2026-03-29",
     "api/v1/reports/utilization/": "start=2026-03-01&end=2026-03-31",
     "api/v1/reports/kpis/": "start=2026-01-01&end=2026-03-31",
     "api/v1/timesheets/$": f"person={{member}}&week_start={WEEK.isoformat()}",
@@ -305,7 +304,7 @@ def _fills(route: Route, world: World, side: Side) -> list[Fill]:
     if route.key in PAGE_FILLS:
         return PAGE_FILLS[route.key](world, side)
     if route.is_api and (not route.kwarg_names or _api_resource(route.key) in API_ROWS
-                         or route.key == "api/v1/people/<int:person_id>/skills/"):
+                         or route.key == "api/v1/people/<id:person_id>/skills/"):
         return _api_fill(route, world, side)
     return [] if route.kwarg_names else [Fill({})]
 

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from psa.api.serializers.common import hours as hours_field
-from psa.api.serializers.common import money
+from psa.api.serializers.common import money, record_id_field
 
 
 class ApprovalFlagOutputSerializer(serializers.Serializer):
@@ -76,9 +76,9 @@ class ApprovalListOutputSerializer(serializers.Serializer):
 
 
 class ApprovalApproveInputSerializer(serializers.Serializer):
-    time_entries = serializers.ListField(child=serializers.IntegerField(min_value=1),
+    time_entries = serializers.ListField(child=record_id_field(),
                                          required=False, default=list, max_length=5000)
-    expenses = serializers.ListField(child=serializers.IntegerField(min_value=1),
+    expenses = serializers.ListField(child=record_id_field(),
                                      required=False, default=list, max_length=5000)
 
     def validate(self, attrs: dict) -> dict:

@@ -66,7 +66,38 @@ class ExternalRefsInput(serializers.Serializer):
         return value
 
 
-class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+# Ids are BIGINT: a larger number never names a row, and handed to the database it is an
+# overflow error (a 500) rather than "not found".
+RECORD_ID_MAX = 2**63 - 1
+
+
+def is_record_id(value: Any) -> bool:
+    """True for an int (or a string of digits) that could be a row's id."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()):
+            return False
+        value = int(value)
+    return isinstance(value, int) and 1 <= value <= RECORD_ID_MAX
+
+
+def record_id_field(**kwargs: Any) -> serializers.IntegerField:
+    """An input id: a whole number a row could have (1 to 2**63 - 1)."""
+    return serializers.IntegerField(min_value=1, max_value=RECORD_ID_MAX, **kwargs)
+
+
+class RecordRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key id; a number no row can have reads as unknown (`does_not_exist`)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, (int, str)) and not isinstance(data, bool) and str(data).lstrip(
+                "-").isdigit() and not is_record_id(data):
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+class VisibleRelatedField(RecordRelatedField):
     """A foreign key id that must exist among the rows the requesting user may see.
 
     An id outside the user's scope reads as unknown (400 `does_not_exist`), never as 403.

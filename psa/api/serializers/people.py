@@ -9,6 +9,7 @@ from psa.api.serializers.common import (
     ExternalRefsField,
     ExternalRefsInput,
     OutputSerializer,
+    RecordRelatedField,
     VisibleRelatedField,
 )
 from psa.api.serializers.org import TIMESTAMPS
@@ -44,8 +45,8 @@ class PersonOutputSerializer(OutputSerializer):
 
 
 class PersonCreateInputSerializer(ExternalRefsInput):
-    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False,
-                                              allow_null=True, help_text="Login account id.")
+    user = RecordRelatedField(queryset=User.objects.all(), required=False,
+                              allow_null=True, help_text="Login account id.")
     employee_number = serializers.CharField(max_length=20)
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)

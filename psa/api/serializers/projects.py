@@ -8,6 +8,7 @@ from psa.api.serializers.common import (
     ExternalRefsField,
     ExternalRefsInput,
     OutputSerializer,
+    RecordRelatedField,
     VisibleRelatedField,
     hours,
     money,
@@ -64,10 +65,10 @@ class ProjectCreateInputSerializer(ExternalRefsInput):
     name = serializers.CharField(max_length=200)
     # Any contract: a manager may start a project (add_project is ALL) on a contract it does
     # not manage yet, which its view scope would hide.
-    contract = serializers.PrimaryKeyRelatedField(queryset=Contract.objects.all(),
-                                                  required=False, allow_null=True)
-    client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all(), required=False,
-                                                allow_null=True)
+    contract = RecordRelatedField(queryset=Contract.objects.all(),
+                                  required=False, allow_null=True)
+    client = RecordRelatedField(queryset=Client.objects.all(), required=False,
+                                allow_null=True)
     legal_entity = VisibleRelatedField(selector=legal_entity_list,
                                        queryset=LegalEntity.objects.all(), required=False)
     is_internal = serializers.BooleanField(required=False)

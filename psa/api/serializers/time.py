@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from psa.api.serializers.common import OutputSerializer
+from psa.api.serializers.common import OutputSerializer, is_record_id, record_id_field
 from psa.api.serializers.org import TIMESTAMPS
 from psa.models import TimeEntry
 from psa.services.time_bulk import BulkItem
@@ -40,11 +40,10 @@ class TimeEntryOutputSerializer(OutputSerializer):
 
 
 class TimeEntryCreateInputSerializer(serializers.Serializer):
-    person = serializers.IntegerField(required=False,
-                                      help_text="Defaults to the caller's own person.")
-    task = serializers.IntegerField(help_text="An open leaf task of an active project.")
-    project = serializers.IntegerField(required=False,
-                                       help_text="Optional; when given, the task must be on it.")
+    person = record_id_field(required=False, help_text="Defaults to the caller's own person.")
+    task = record_id_field(help_text="An open leaf task of an active project.")
+    project = record_id_field(required=False,
+                              help_text="Optional; when given, the task must be on it.")
     work_date = serializers.DateField()
     hours = entry_hours(help_text="More than 0, at most 24, in steps of 0.25.")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
@@ -53,7 +52,7 @@ class TimeEntryCreateInputSerializer(serializers.Serializer):
 
 
 class TimeEntryUpdateInputSerializer(serializers.Serializer):
-    task = serializers.IntegerField(required=False)
+    task = record_id_field(required=False)
     work_date = serializers.DateField(required=False)
     hours = entry_hours(required=False)
     notes = serializers.CharField(required=False, allow_blank=True)
@@ -72,8 +71,8 @@ class TimeEntryBulkOutputSerializer(serializers.Serializer):
                                 help_text="The new entries' ids, in the order given.")
 
 
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
+def _id(value: Any) -> int:
+    if not isinstance(value, (int, str)) or not is_record_id(value):
         raise ValueError
     return int(value)
 
@@ -105,9 +104,9 @@ def _flag(value: Any) -> bool | None:
 
 BULK_FIELDS: dict[str, tuple[Callable[[Any], Any], bool, str]] = {
     # name: (parser, required, what a valid value looks like)
-    "person": (_int, False, "a person id"),
-    "task": (_int, True, "a task id"),
-    "project": (_int, False, "a project id"),
+    "person": (_id, False, "a person id"),
+    "task": (_id, True, "a task id"),
+    "project": (_id, False, "a project id"),
     "work_date": (_date, True, "a date as YYYY-MM-DD"),
     "hours": (_hours, True, "a number with at most 2 decimals"),
     "notes": (_text, False, "a string"),
@@ -179,8 +178,7 @@ class TimesheetOutputSerializer(serializers.Serializer):
 
 
 class TimesheetSubmitInputSerializer(serializers.Serializer):
-    person = serializers.IntegerField(required=False,
-                                      help_text="Defaults to the caller's own person.")
+    person = record_id_field(required=False, help_text="Defaults to the caller's own person.")
     week_start = serializers.DateField(help_text="A Monday.")
 
 

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -44,6 +45,7 @@ class ExpenseViewSet(ApiViewSet):
     """
 
     output_serializer = s.ExpenseOutputSerializer
+    parser_classes = [JSONParser, MultiPartParser]  # multipart carries the receipt file
     filterset_class = ExpenseFilter
     required_perms = {
         "list": "psa.view_expense", "retrieve": "psa.view_expense",
