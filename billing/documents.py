@@ -1,9 +1,9 @@
 """The invoice document: the PDF rendered with WeasyPrint, stored once and e-mailed once.
 
-`invoice_document_deliver` is what `billing.tasks.invoice_document_deliver_task` runs after an
-invoice or credit note is issued. It is safe to run twice or twice at once (the task is
-`acks_late`): the PDF is stored by a conditional UPDATE (first writer wins) and the e-mail is
-claimed by one before it is sent, so the client never gets it twice.
+`invoice_document_deliver` is what the outbox's `billing.invoice_document` subscriber of
+`invoice.issued` runs (billing/subscribers.py). It is safe to run twice or twice at once (a
+delivery may be re-sent): the PDF is stored by a conditional UPDATE (first writer wins) and the
+e-mail is claimed by one before it is sent, so the client never gets it twice.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def _email_once(invoice: Invoice) -> None:
     try:
         message.send()
     except Exception:
-        # Give the claim back so the task's retry sends it; then let the task see the error.
+        # Give the claim back so the delivery's retry sends it; then let the outbox see the error.
         Invoice.objects.filter(pk=invoice.pk, emailed_at=now).update(emailed_at=None,
                                                                      emailed_to="")
         raise

@@ -21,12 +21,13 @@ def draft_milestone_invoice_on_event(event: OutboxEvent) -> None:
     draft_milestone_invoice(milestone=milestone)
 
 
-def deliver_invoice_document_on_issue(event: OutboxEvent) -> None:
+def on_invoice_issued(event: OutboxEvent) -> None:
     """`invoice.issued`: render, store and e-mail the document's PDF.
 
     Through the outbox rather than a task sent after commit, so a message lost with the broker
     is found by the sweeper and retried, and a failing mail server ends as a dead letter an
-    administrator can replay; the delivery itself stores and mails each at most once.
+    administrator can replay; the delivery itself stores and mails each at most once. On the
+    billing queue: rendering is slow, and the default queue carries the ERP and CRM pushes.
     """
     from billing.documents import invoice_document_deliver
 
@@ -42,5 +43,5 @@ def register() -> None:
     for event_type in ("milestone.accepted", "milestone.completed"):
         events.subscribe(event_type, "billing.milestone_invoice",
                          draft_milestone_invoice_on_event)
-    events.subscribe("invoice.issued", "billing.invoice_document",
-                     deliver_invoice_document_on_issue)
+    events.subscribe("invoice.issued", "billing.invoice_document", on_invoice_issued,
+                     queue="billing")

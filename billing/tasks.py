@@ -1,6 +1,7 @@
 """Celery entry points of billing (queue `billing`): the invoice run.
 
-Invoice documents are delivered by the outbox (billing/subscribers.py).
+Invoice documents are delivered by the outbox (billing/subscribers.py); the old task below
+stays one release for messages queued before the upgrade.
 
 Tasks are thin (STYLE.md §12): they take ids, import their service inside the body and call it;
 every service here is idempotent, so a re-delivered message (acks_late) does no harm.
@@ -31,3 +32,12 @@ def invoice_runs_sweep_task() -> None:
     from billing.services.runs import invoice_runs_sweep
 
     invoice_runs_sweep()
+
+
+@shared_task(name="billing.invoice_document_deliver", acks_late=True, ignore_result=True)
+def invoice_document_deliver_task(invoice_id: int) -> None:
+    """Deprecated: what an upgrade finds queued by the previous release (documents now go
+    through the outbox's `billing.invoice_document`). Idempotent, so running it is harmless."""
+    from billing.documents import invoice_document_deliver
+
+    invoice_document_deliver(invoice_id=invoice_id)

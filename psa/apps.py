@@ -10,8 +10,13 @@ class PsaConfig(AppConfig):
 
     def ready(self) -> None:
         from auditlog.registry import auditlog
+        from django.urls import register_converter
 
         from psa import models
+        from psa.common.converters import RecordIdConverter
+
+        # `<id:pk>` in every urls module; registered here so any of them imports on its own.
+        register_converter(RecordIdConverter, "id")
 
         # Master and financial rows: every change is kept with who, when and before/after.
         for model in (models.LegalEntity, models.Period, models.Client, models.Contract,

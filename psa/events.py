@@ -95,6 +95,7 @@ class Subscription:
     name: str
     handler: Handler
     max_attempts: int | None = None
+    queue: str | None = None  # None: the delivery task's own route (the default queue)
 
 
 # {subscriber name: {event type: subscription}}; a name may listen to several types.
@@ -103,15 +104,17 @@ _extra_loaded = False
 
 
 def subscribe(event_type: str, name: str, handler: Handler, *,
-              max_attempts: int | None = None) -> Subscription:
+              max_attempts: int | None = None, queue: str | None = None) -> Subscription:
     """Deliver events of `event_type` ("*" for all) to `handler` under the subscriber `name`.
 
     Call it from `AppConfig.ready()`. The name is what `Delivery.subscriber` stores, so keep it
     stable across releases; registering the same (type, name) again replaces the handler.
+    `queue` sends the subscriber's deliveries to another Celery queue than the default one, so
+    slow work (rendering PDFs) does not hold up the others.
     """
     if max_attempts is not None and max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
-    subscription = Subscription(event_type, name, handler, max_attempts)
+    subscription = Subscription(event_type, name, handler, max_attempts, queue)
     _registry.setdefault(name, {})[event_type] = subscription
     return subscription
 
@@ -169,6 +172,16 @@ def _deliver_task() -> Task:
     return outbox_deliver_task
 
 
+def _delivery_enqueue(delivery_id: int, subscriber: str, **options: object) -> None:
+    """Send the delivery task after commit, on the subscriber's queue when it named one."""
+    _load_extra_subscribers()
+    queue = next((sub.queue for sub in _registry.get(subscriber, {}).values() if sub.queue),
+                 None)
+    if queue:
+        options["queue"] = queue
+    enqueue_on_commit(_deliver_task(), delivery_id, **options)
+
+
 def publish(event_type: str, *, aggregate: models.Model, payload: dict[str, Any] | None = None,
             correlation_id: str | None = None) -> OutboxEvent:
     """Record `event_type` for `aggregate` in the current transaction (it rolls back with it).
@@ -186,7 +199,6 @@ def publish(event_type: str, *, aggregate: models.Model, payload: dict[str, Any]
         correlation_id=correlation_id or current_correlation_id() or uuid.uuid4().hex,
     )
     now = timezone.now()
-    task = _deliver_task()
     for subscription in subscriptions_for(event_type):
         delivery = Delivery.objects.create(
             event=event,
@@ -195,7 +207,7 @@ def publish(event_type: str, *, aggregate: models.Model, payload: dict[str, Any]
             next_attempt_at=now,
             max_attempts=subscription.max_attempts or settings.OUTBOX_MAX_ATTEMPTS,
         )
-        enqueue_on_commit(task, delivery.pk)
+        _delivery_enqueue(delivery.pk, subscription.name)
     return event
 
 
@@ -322,7 +334,7 @@ def _record_failure(delivery: Delivery, ours: models.QuerySet, exc: Exception,
         logger.warning("Delivery %s failed (attempt %s of %s), retrying in %.1f s: %s",
                        delivery.pk, attempt, delivery.max_attempts, delay, _error_text(exc),
                        extra=log_extra)
-        enqueue_on_commit(_deliver_task(), delivery.pk, countdown=delay)
+        _delivery_enqueue(delivery.pk, delivery.subscriber, countdown=delay)
 
 
 def delivery_replay(*, delivery: Delivery, actor: User) -> Delivery:
@@ -355,7 +367,7 @@ def delivery_replay(*, delivery: Delivery, actor: User) -> Delivery:
         delivery.leased_until = None
         delivery.save(update_fields=["state", "attempts", "next_attempt_at", "leased_until",
                                      "last_error_context", "updated_at"])
-        enqueue_on_commit(_deliver_task(), delivery.pk)
+        _delivery_enqueue(delivery.pk, delivery.subscriber)
     logger.info("Delivery %s replayed by user %s", delivery.pk, actor.pk,
                 extra={"delivery_id": delivery.pk, "subscriber": delivery.subscriber,
                        "correlation_id": delivery.event.correlation_id})
@@ -377,16 +389,15 @@ def outbox_sweep(*, batch_size: int = SWEEP_BATCH_SIZE) -> int:
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
         .order_by("pk")
     )
-    task = _deliver_task()
     count, last_id = 0, 0
     while True:
-        ids = list(due.filter(pk__gt=last_id).values_list("pk", flat=True)[:batch_size])
-        if not ids:
+        rows = list(due.filter(pk__gt=last_id).values_list("pk", "subscriber")[:batch_size])
+        if not rows:
             break
-        for delivery_id in ids:
-            enqueue_on_commit(task, delivery_id)
-        count += len(ids)
-        last_id = ids[-1]
+        for delivery_id, subscriber in rows:
+            _delivery_enqueue(delivery_id, subscriber)
+        count += len(rows)
+        last_id = rows[-1][0]
     if count:
         logger.warning("Outbox sweeper re-enqueued %s lost deliveries", count)
     return count

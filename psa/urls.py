@@ -1,17 +1,14 @@
 """URL map: pages, the REST API under /api/v1/, its schema and docs, and the admin."""
 
 from django.contrib import admin
-from django.urls import include, path, register_converter
+from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
 
-from psa.common.converters import RecordIdConverter
 from psa.views.ops import HealthView, MetricsView
-
-register_converter(RecordIdConverter, "id")  # before the includes below read their patterns
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),

@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import QuerySet
 
 from billing.models import Invoice, InvoiceRun, Payment, RunOutcome
-from psa.api.filters import BaseFilter, ExternalRefFilter, StrictBooleanFilter
+from psa.api.filters import BaseFilter, ExternalRefFilter, IdFilter, StrictBooleanFilter
 
 
 class InvoiceFilter(ExternalRefFilter):
@@ -55,8 +55,8 @@ class RunOutcomeFilter(django_filters.FilterSet):
 
 
 class PaymentFilter(BaseFilter):
-    client = django_filters.NumberFilter(field_name="invoice__client",
-                                         help_text="The paying client's id.")
+    client = IdFilter(field_name="invoice__client",
+                      help_text="The paying client's id.")
     received_after = django_filters.DateFilter(field_name="received_date", lookup_expr="gte",
                                                help_text="Received on or after (inclusive).")
     received_before = django_filters.DateFilter(field_name="received_date", lookup_expr="lte",

@@ -17,6 +17,7 @@ from psa.api.serializers.common import (
     OutputSerializer,
     VisibleRelatedField,
     money,
+    record_id_field,
     signed_money,
 )
 from psa.api.serializers.org import TIMESTAMPS
@@ -189,7 +190,7 @@ class InvoiceVoidInputSerializer(serializers.Serializer):
 
 
 class CreditNoteLineInputSerializer(serializers.Serializer):
-    line = serializers.IntegerField(help_text="The id of a line of the credited invoice.")
+    line = record_id_field(help_text="The id of a line of the credited invoice.")
     amount = money(min_value=CENT, help_text="How much of the line to credit.")
 
 

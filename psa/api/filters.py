@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django_filters.filterset import FILTER_FOR_DBFIELD_DEFAULTS
 from rest_framework.exceptions import ValidationError
 
-from psa.api.serializers.common import is_record_id
+from psa.api.serializers.common import RECORD_ID_MAX, is_record_id
 from psa.models import (
     ChangeOrder,
     Client,
@@ -55,6 +55,17 @@ class RecordChoiceField(django_filters.fields.ModelChoiceField):
 
 class RecordChoiceFilter(django_filters.ModelChoiceFilter):
     field_class = RecordChoiceField
+
+
+class RecordIdFormField(forms.IntegerField):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(min_value=1, max_value=RECORD_ID_MAX, **kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row id through a relation (`invoice__client`): a whole number a row could have."""
+
+    field_class = RecordIdFormField
 
 
 class BaseFilter(django_filters.FilterSet):

@@ -67,9 +67,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
     if isinstance(exc, SuspiciousOperation):
         # Too many fields, a body over the size limit, a malformed multipart boundary: Django
-        # raises these while DRF reads the body, and would answer with an HTML page.
+        # raises these while DRF reads the body, and would answer with an HTML page. Logged
+        # where Django logs them; the client gets a fixed sentence (the message may name
+        # settings or paths).
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
         return Response(error_body("client_error", "bad_request",
-                                   str(exc) or "The request could not be read."),
+                                   "The request could not be read: it is too large or "
+                                   "malformed."),
                         status=status.HTTP_400_BAD_REQUEST)
 
     if isinstance(exc, DjangoValidationError):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -15,6 +17,8 @@ if TYPE_CHECKING:  # rest_framework.views imports this module through its settin
     from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
+
+WARN_EVERY_SECONDS = 60.0
 
 
 class TokenRateThrottle(SimpleRateThrottle):
@@ -28,8 +32,10 @@ class TokenRateThrottle(SimpleRateThrottle):
         uncounted requests (the outage shows on /health/ and in this warning)."""
         try:
             return super().allow_request(request, view)
-        except (RedisError, OSError) as exc:
-            logger.warning("API rate limit not applied: the cache is unreachable (%s)", exc)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            # Only "cannot reach it": a wrong password or a read-only replica is a
+            # misconfiguration and must fail loudly, not switch the limit off for good.
+            _warn_unreachable(exc)
             return True
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
@@ -41,3 +47,14 @@ class TokenRateThrottle(SimpleRateThrottle):
         else:
             ident = f"anon-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+_last_warning = [0.0]  # monotonic time of the last warning, per process
+
+
+def _warn_unreachable(exc: Exception) -> None:
+    """One warning a minute at most: an outage would otherwise log every API request."""
+    now = time.monotonic()
+    if now - _last_warning[0] >= WARN_EVERY_SECONDS:
+        _last_warning[0] = now
+        logger.warning("API rate limit not applied: the cache is unreachable (%s)", exc)

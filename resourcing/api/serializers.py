@@ -9,6 +9,7 @@ from psa.api.serializers.common import (
     RecordRelatedField,
     VisibleRelatedField,
     hours,
+    is_record_id,
     rate,
 )
 from psa.api.serializers.org import TIMESTAMPS
@@ -161,6 +162,8 @@ class CapacityQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError("Give person ids separated by commas.") from None
         if not ids or len(ids) > 200:
             raise serializers.ValidationError("Give from 1 to 200 person ids.")
+        if not all(is_record_id(person_id) for person_id in ids):
+            raise serializers.ValidationError("Unknown person id.")
         return ids
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from datetime import datetime
 import django_filters
 from django.db.models import QuerySet
 
-from psa.api.filters import BaseFilter
+from psa.api.filters import BaseFilter, IdFilter
 from psa.models import Contract
 from revenue.models import JournalEntry, RecognitionRun, RevenueSchedule
 from revenue.selectors.schedules import schedules_changed_since
@@ -19,10 +19,9 @@ class RevenueScheduleFilter(BaseFilter):
         method="filter_updated_since",
         help_text="Only schedules whose row or months changed at or after this ISO 8601 "
                   "timestamp.")
-    client = django_filters.NumberFilter(field_name="contract__client",
-                                         help_text="The client's id.")
-    legal_entity = django_filters.NumberFilter(field_name="contract__legal_entity",
-                                               help_text="The legal entity's id.")
+    client = IdFilter(field_name="contract__client", help_text="The client's id.")
+    legal_entity = IdFilter(field_name="contract__legal_entity",
+                            help_text="The legal entity's id.")
     method = django_filters.ChoiceFilter(choices=Contract.RevenueMethod.choices,
                                          help_text="The revenue method.")
 

@@ -127,7 +127,7 @@ class TestInvoicePdf:
 class TestInvoiceDocumentDeliver:
     def test_the_outbox_delivery_of_invoice_issued_sends_it_once_even_redelivered(
             self, worked_example, mailoutbox):
-        from billing.subscribers import deliver_invoice_document_on_issue
+        from billing.subscribers import on_invoice_issued
         from psa import events
         from psa.models import Delivery
 
@@ -135,7 +135,7 @@ class TestInvoiceDocumentDeliver:
                                         event__aggregate_id=str(worked_example.pk),
                                         subscriber="billing.invoice_document")
         assert events.delivery_attempt(delivery.pk).state == Delivery.State.SUCCEEDED
-        deliver_invoice_document_on_issue(delivery.event)  # a message delivered twice
+        on_invoice_issued(delivery.event)  # a message delivered twice
 
         invoice = Invoice.objects.get(pk=worked_example.pk)
         assert invoice.pdf.name.endswith("/US-2026-000001.pdf")

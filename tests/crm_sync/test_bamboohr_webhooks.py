@@ -121,6 +121,21 @@ class TestWebhook:
 
         assert_refused(post(client, body, signed(body, timestamp=old)))
 
+    @pytest.mark.parametrize("content_type", [
+        "text/plain", "application/x-www-form-urlencoded", "application/xml"])
+    def test_the_body_reaches_the_signature_check_whatever_its_declared_type(
+            self, client, server, connection, content_type):
+        """The API takes JSON only, but a vendor's webhook is read as raw bytes: a body the
+        vendor labels otherwise is verified and stored, never refused as 415."""
+        body = captured_update(server)
+        headers = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in
+                   server.emulator.signed_headers(body, URL).items()
+                   if name.lower() != "content-type"}
+
+        response = client.post(URL, data=body, content_type=content_type, **headers)
+
+        assert response.status_code == 202 and InboundMessage.objects.count() == 1
+
     def test_delete_event_is_ignored_with_a_reason(self, client, server, connection):
         httpx.post(f"{server.url}/_sandbox/employees/104/delete", timeout=5)
         body = server.emulator.captured[-1]

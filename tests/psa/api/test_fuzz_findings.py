@@ -82,6 +82,7 @@ class TestBodies:
 
         assert response.status_code == 400
         assert error_codes(response) == {"bad_request"}
+        assert "DATA_UPLOAD" not in response.content.decode()  # no setting names leak
 
 
 class TestRoutesNoViewAnswers:
@@ -128,7 +129,10 @@ def test_every_operation_documents_the_error_statuses_it_can_answer():
 
 
 def test_the_api_still_answers_when_the_cache_holding_rate_limits_is_down(
-        finance_api, settings, caplog):
+        finance_api, settings, caplog, monkeypatch):
+    from psa.common import throttling
+
+    monkeypatch.setattr(throttling, "_last_warning", [0.0])
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": "redis://127.0.0.1:6399/0"}}  # nothing listens
 
@@ -158,11 +162,21 @@ class TestIdsNoRowCanHave:
         assert {"client", "contract"} <= error_attrs(response)
         assert "does_not_exist" in error_codes(response)
 
-    def test_in_a_filter_it_is_400(self, finance_api):
-        response = finance_api.get("/api/v1/projects/", {"client": str(self.HUGE)})
+    @pytest.mark.parametrize(("path", "param"), [
+        ("/api/v1/projects/", "client"), ("/api/v1/payments/", "client"),
+        ("/api/v1/revenue-schedules/", "legal_entity")])
+    def test_in_a_filter_it_is_400(self, finance_api, path, param):
+        response = finance_api.get(path, {param: str(self.HUGE)})
 
         assert response.status_code == 400
-        assert error_attrs(response) == {"client"}
+        assert error_attrs(response) == {param}
+
+    def test_in_the_capacity_report_it_is_400(self, resource_manager, token_client):
+        response = token_client(resource_manager.user).get("/api/v1/capacity/", {
+            "person": f"1,{self.HUGE}", "start": "2026-03-02", "end": "2026-03-29"})
+
+        assert response.status_code == 400
+        assert error_attrs(response) == {"person"}
 
     @pytest.mark.parametrize("path", ["/api/v1/clients/{n}/", "/api/v1/people/{n}/skills/",
                                       "/api/v1/invoices/1/lines/{n}/describe/"])
@@ -171,6 +185,12 @@ class TestIdsNoRowCanHave:
 
         assert response.status_code == 404
         assert error_codes(response) == {"not_found"}
+
+    def test_in_a_credit_note_line_it_is_400(self, finance_api):
+        response = finance_api.post("/api/v1/credit-notes/", {
+            "invoice": 1, "reason": "r", "lines": [{"line": self.HUGE, "amount": "1.00"}]})
+
+        assert response.status_code == 400
 
     def test_in_a_page_path_it_is_404(self, finance):
         browser = DjangoClient()
