@@ -24,7 +24,7 @@ from crm_sync.services.webhook_subscriptions import (
 )
 from psa import events
 from psa.api.base import ApiViewSet
-from psa.api.filters import BaseFilter
+from psa.api.filters import BaseFilter, TimestampFilter
 from psa.common.etag import etag_of
 from psa.models import Delivery, OutboxEvent
 
@@ -43,10 +43,10 @@ class EventFilter(django_filters.FilterSet):
     """Events by type, correlation id, aggregate and time. Events never change, so
     `updated_since` finds those created, or with a delivery that changed, since then."""
 
-    created_after = django_filters.IsoDateTimeFilter(
+    created_after = TimestampFilter(
         field_name="created_at", lookup_expr="gte",
         help_text="Only events created at or after this ISO 8601 timestamp.")
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = TimestampFilter(
         method="filter_updated_since",
         help_text="Events created, or with a delivery that changed, at or after this ISO 8601 "
                   "timestamp.")

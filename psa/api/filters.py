@@ -1,5 +1,7 @@
 """django-filter filtersets of the delivery core's API lists (API.md: filters)."""
 
+from datetime import UTC, datetime
+
 import django_filters
 from django import forms
 from django.db import models
@@ -68,6 +70,25 @@ class IdFilter(django_filters.NumberFilter):
     field_class = RecordIdFormField
 
 
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 timestamp, handed on in UTC: PostgreSQL refuses offsets past ±15:59 that
+    ISO allows (a 500), and the same instant in UTC compares the same."""
+
+    def to_python(self, value: object) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:  # year 1 at +14:00, say: before the first UTC instant
+            raise forms.ValidationError("Give a date and time from the year 1 to 9999.",
+                                        code="invalid") from None
+
+
+class TimestampFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class BaseFilter(django_filters.FilterSet):
     """Every list accepts `updated_since` (ISO 8601 timestamp) for incremental sync.
 
@@ -79,11 +100,12 @@ class BaseFilter(django_filters.FilterSet):
     FILTER_DEFAULTS = {
         **FILTER_FOR_DBFIELD_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
+        models.DateTimeField: {"filter_class": TimestampFilter},
         **{field: {**FILTER_FOR_DBFIELD_DEFAULTS[field], "filter_class": RecordChoiceFilter}
            for field in (models.ForeignKey, models.OneToOneField)},
     }
 
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = TimestampFilter(
         field_name="updated_at", lookup_expr="gte",
         help_text="Only rows changed at or after this ISO 8601 timestamp.")
 

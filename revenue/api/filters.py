@@ -5,7 +5,7 @@ from datetime import datetime
 import django_filters
 from django.db.models import QuerySet
 
-from psa.api.filters import BaseFilter, IdFilter
+from psa.api.filters import BaseFilter, IdFilter, TimestampFilter
 from psa.models import Contract
 from revenue.models import JournalEntry, RecognitionRun, RevenueSchedule
 from revenue.selectors.schedules import schedules_changed_since
@@ -15,7 +15,7 @@ class RevenueScheduleFilter(BaseFilter):
     """Schedules by contract, client, legal entity or method; `updated_since` also finds a
     schedule whose months changed (a plan refresh or a recognition run)."""
 
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = TimestampFilter(
         method="filter_updated_since",
         help_text="Only schedules whose row or months changed at or after this ISO 8601 "
                   "timestamp.")

@@ -197,3 +197,22 @@ class TestIdsNoRowCanHave:
         browser.force_login(finance.user)
 
         assert browser.get(f"/projects/{self.HUGE}/").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/v1/skills/", "/api/v1/events/",
+                                  "/api/v1/revenue-schedules/"])
+def test_a_timestamp_with_an_offset_postgres_cannot_store_is_compared_in_utc(
+        finance_api, administrator, token_client, path):
+    """ISO 8601 allows +19:56; PostgreSQL refuses offsets past ±15:59 (it was a 500)."""
+    api = token_client(administrator.user) if "events" in path else finance_api
+
+    response = api.get(path, {"updated_since": "0168-09-11T22:02:19.167683+19:56"})
+
+    assert response.status_code == 200
+
+
+def test_a_timestamp_before_the_first_utc_instant_is_400(finance_api):
+    response = finance_api.get("/api/v1/skills/", {"updated_since": "0001-01-01T00:30:00+14:00"})
+
+    assert response.status_code == 400
+    assert error_attrs(response) == {"updated_since"}
