@@ -338,6 +338,9 @@ OUTBOX_EXTRA_SUBSCRIBER_MODULES = env_list("PSA_EXTRA_SUBSCRIBERS")
 # Fernet keys for connector secrets, newest first (crm_sync/crypto.py); empty = from SECRET_KEY.
 CONNECTOR_ENCRYPTION_KEYS = env_list("PSA_CONNECTOR_KEYS")
 SYNC_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SYNC_HTTP_TIMEOUT_SECONDS", "10"))
+# Outbound webhooks to loopback, private or plain-http receivers: fine on a developer's
+# machine and for the emulators, refused in production (request forgery against the inside).
+WEBHOOK_PRIVATE_TARGETS_ALLOWED = env_bool("PSA_WEBHOOK_PRIVATE_TARGETS", not PRODUCTION)
 SYNC_WEBHOOK_TOLERANCE_SECONDS = int(os.environ.get("SYNC_WEBHOOK_TOLERANCE_SECONDS", "300"))
 # Anything stuck longer than this raises an alert (banner + e-mail to the administrators).
 SYNC_ALERT_AFTER_MINUTES = int(os.environ.get("SYNC_ALERT_AFTER_MINUTES", "60"))

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from crm_sync.crypto import encrypt_text
 from crm_sync.models import WebhookSubscription
+from crm_sync.services.webhook_targets import WebhookTargetRefusedError, webhook_target_check
 from psa.common.errors import DomainError
 
 ALL_TYPES = "*"
@@ -74,6 +75,10 @@ def _clean_url(url: str) -> str:
         raise WebhookSubscriptionInvalidError(
             "Leave the user name and password out of the URL: receivers check the signature.",
             attr="url")
+    try:
+        webhook_target_check(url)
+    except WebhookTargetRefusedError as exc:
+        raise WebhookSubscriptionInvalidError(str(exc), attr="url") from exc
     return url
 
 

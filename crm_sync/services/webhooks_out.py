@@ -25,6 +25,7 @@ from django.db.models import Exists, OuterRef
 from crm_sync.http import VendorClient
 from crm_sync.models import WebhookReceipt, WebhookSubscription
 from crm_sync.services.webhook_subscriptions import INTERNAL_EVENT_TYPES
+from crm_sync.services.webhook_targets import webhook_target_check
 from psa.events import RetryAfter
 from psa.models import OutboxEvent
 
@@ -110,6 +111,7 @@ def _post(subscription: WebhookSubscription, event: OutboxEvent, body: str) -> i
     trailing slash to a receiver's path, and so that error messages (shown on the health page)
     never carry the query, where receivers often put a token. Redirects are not followed.
     """
+    webhook_target_check(subscription.url)  # again: the host may resolve elsewhere by now
     parts = urlsplit(subscription.url)
     params = parse_qsl(parts.query, keep_blank_values=True)
     timestamp = int(time.time())

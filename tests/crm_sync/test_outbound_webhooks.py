@@ -334,3 +334,47 @@ def test_a_url_with_credentials_is_refused_so_they_never_reach_error_texts():
         webhook_subscription_create(actor=UserFactory(), url="https://bob:pw@hooks.example/x",
                                     event_types=["*"])
     assert not WebhookSubscription.objects.exists()
+
+
+class TestTargetsInProduction:
+    """With private targets refused (production's default), webhooks only reach public HTTPS
+    receivers: no request forgery against the firm's own network."""
+
+    @pytest.fixture(autouse=True)
+    def _production_rule(self, settings):
+        settings.WEBHOOK_PRIVATE_TARGETS_ALLOWED = False
+
+    @pytest.mark.parametrize(("url", "says"), [
+        ("http://93.184.216.34/hook", "https://"),
+        ("https://127.0.0.1/hook", "127.0.0.1"),
+        ("https://10.20.30.40/hook", "private"),
+        ("https://169.254.169.254/latest/meta-data/", "169.254.169.254"),
+        ("https://[::1]:8443/hook", "::1"),
+        ("https://[::ffff:192.168.1.5]/hook", "192.168.1.5"),
+        ("https://no-such-host.invalid/hook", "cannot be resolved"),
+    ])
+    def test_a_subscription_to_an_inside_or_plain_http_target_is_refused(
+            self, admin_user, url, says):
+        with pytest.raises(WebhookSubscriptionInvalidError) as refused:
+            webhook_subscription_create(actor=admin_user, url=url, event_types=["*"])
+
+        assert says in str(refused.value) and refused.value.attr == "url"
+        assert not WebhookSubscription.objects.exists()
+
+    def test_a_public_https_receiver_is_accepted(self, admin_user):
+        created = webhook_subscription_create(actor=admin_user, url="https://93.184.216.34/h",
+                                              event_types=["*"])
+
+        assert created.subscription.pk
+
+    def test_a_target_that_turned_private_is_refused_at_send_time(
+            self, receiver, admin_user, settings):
+        settings.WEBHOOK_PRIVATE_TARGETS_ALLOWED = True
+        subscribe(admin_user, receiver, "/hook")  # accepted while private targets were allowed
+        settings.WEBHOOK_PRIVATE_TARGETS_ALLOWED = False
+        event = publish()
+
+        drain_outbox(subscribers={SUBSCRIBER})
+
+        assert receiver.requests == []
+        assert "https://" in outbound(event).last_error

@@ -72,6 +72,11 @@ def test_metrics_in_prometheus_text_for_this_machine_only(client):
     assert client.get(reverse("metrics"), REMOTE_ADDR="203.0.113.9").status_code == 403
 
 
+def test_metrics_in_production_need_a_token_even_from_this_machine(client, settings):
+    settings.PRODUCTION, settings.METRICS_TOKEN = True, ""  # the proxy's requests are loopback
+    assert client.get(reverse("metrics")).status_code == 403
+
+
 def test_metrics_with_a_token_need_it(client, settings):
     settings.METRICS_TOKEN = "s3cret-scrape-token"
     assert client.get(reverse("metrics")).status_code == 401

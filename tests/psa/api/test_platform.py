@@ -383,3 +383,17 @@ def test_money_and_rates_go_out_as_strings(finance, token_client):
     row = token_client(finance.user).get(CLIENTS).json()["results"][0]
 
     assert row["tax_rate"] == "8.2500"
+
+
+def test_a_change_made_with_a_token_is_audited_under_the_tokens_user(finance, token_client):
+    """The audit middleware runs before DRF reads the bearer token; the author is still kept."""
+    from auditlog.models import LogEntry
+
+    client = ClientFactory(name="Before")
+
+    response = token_client(finance.user).patch(f"{CLIENTS}{client.pk}/", {"name": "After"},
+                                                format="json")
+
+    assert response.status_code == 200
+    entry = LogEntry.objects.get_for_object(client).latest("pk")
+    assert entry.actor == finance.user and entry.changes_dict["name"] == ["Before", "After"]
