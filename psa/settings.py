@@ -172,6 +172,10 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# How many proxies of ours stand in front of gunicorn (deploy/: one); the lockout then counts
+# per client address, not per the proxy's (psa/common/client_ip.py).
+TRUSTED_PROXY_COUNT = int(os.environ.get("PSA_TRUSTED_PROXIES", "0"))
+AXES_CLIENT_IP_CALLABLE = "psa.common.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False

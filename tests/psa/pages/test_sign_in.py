@@ -67,3 +67,23 @@ def test_five_failures_lock_the_account_and_refuse_the_right_password(client):
         assert "Sign-in is locked" in html
         assert "A correct password is refused too" in html
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_behind_a_trusted_proxy_the_lockout_counts_per_client_address(client, settings):
+    """One proxy in front: REMOTE_ADDR is the proxy's for everyone; the address it appended to
+    X-Forwarded-For tells the clients apart, and what a client wrote there itself does not."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    username = person_with_role(roles.CONSULTANT).user.username
+    attacker = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "1.1.1.1, 203.0.113.7"}
+    owner = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "203.0.113.7, 198.51.100.20"}
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": username, "password": "bad"}, **attacker)
+    attacker_again = client.post(reverse("login"), {"username": username, "password": PASSWORD},
+                                 **attacker)
+    owner_signs_in = client.post(reverse("login"), {"username": username, "password": PASSWORD},
+                                 **owner)
+
+    assert attacker_again.status_code == settings.AXES_HTTP_RESPONSE_CODE
+    assert owner_signs_in.status_code == 302
