@@ -227,6 +227,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
         if change:
             return  # tokens are immutable; revoke and issue a new one instead
+        # The default lifetime unless the form names an expiry (set just below).
         token, raw = api_token_create(user=form.cleaned_data["user"],
                                       name=form.cleaned_data["name"],
                                       scopes=form.cleaned_data["scopes_text"])

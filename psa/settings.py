@@ -226,6 +226,7 @@ if PRODUCTION:
 
 # --- REST API (API.md) ---
 API_PAGE_SIZE = 100
+API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "365"))  # a new token's lifetime
 API_MAX_PAGE_SIZE = 500
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

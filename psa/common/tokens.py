@@ -2,8 +2,10 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from auditlog.context import auditlog_value
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -21,12 +23,20 @@ def token_digest(raw: str) -> str:
 
 @transaction.atomic
 def api_token_create(
-    *, user: User, name: str, scopes: list[str] | None = None
+    *, user: User, name: str, scopes: list[str] | None = None, days: int | None = None
 ) -> tuple[ApiToken, str]:
-    """Create a token for the user; returns the row and the raw token, which is never stored."""
+    """Create a token for the user; returns the row and the raw token, which is never stored.
+
+    It expires after `days` (API_TOKEN_DAYS by default, 365); 0 makes one that never expires,
+    for a caller who decided so explicitly.
+    """
+    days = settings.API_TOKEN_DAYS if days is None else days
+    if days < 0:
+        raise ValueError("days must be 0 (never expires) or more")
     raw = "psa_" + secrets.token_urlsafe(TOKEN_BYTES)
     token = ApiToken.objects.create(
-        user=user, name=name, prefix=raw[4:12], digest=token_digest(raw), scopes=scopes or []
+        user=user, name=name, prefix=raw[4:12], digest=token_digest(raw), scopes=scopes or [],
+        expires_at=timezone.now() + timedelta(days=days) if days else None,
     )
     return token, raw
 

@@ -65,6 +65,29 @@ def test_an_expired_token_is_refused(finance_token):
     assert_refused_401(bearer(raw).get(PROJECTS))
 
 
+def test_a_new_token_expires_after_the_default_lifetime(settings, time_machine):
+    settings.API_TOKEN_DAYS = 90
+    time_machine.move_to(timezone.now(), tick=False)
+    user = person_with_role(roles.FINANCE).user
+
+    token, raw = api_token_create(user=user, name="erp")
+
+    assert token.expires_at == timezone.now() + timedelta(days=90)
+    time_machine.shift(timedelta(days=90, seconds=1))
+    assert_refused_401(bearer(raw).get(PROJECTS))
+
+
+def test_a_token_that_never_expires_must_be_asked_for(capsys):
+    from django.core.management import call_command
+
+    user = person_with_role(roles.FINANCE).user
+
+    call_command("create_api_token", user.username, "--days", "0")
+
+    assert ApiToken.objects.get(user=user).expires_at is None
+    assert "never expires" in capsys.readouterr().err
+
+
 def test_a_deactivated_users_token_is_refused(finance_token):
     token, raw = finance_token
     token.user.is_active = False

@@ -1,4 +1,5 @@
-"""`manage.py create_api_token USERNAME [--name N] [--scope PERM ...]`: print a new token once."""
+"""`manage.py create_api_token USERNAME [--name N] [--scope PERM ...] [--days D]`: print a new
+token once."""
 
 from argparse import ArgumentParser
 
@@ -20,17 +21,24 @@ class Command(BaseCommand):
                             metavar="PERM",
                             help="Limit the token to this permission (repeatable), e.g. "
                                  "psa.view_project. Without it the token has all the user's.")
+        parser.add_argument("--days", type=int, default=None,
+                            help="Days until it expires (default API_TOKEN_DAYS, 365); 0 for "
+                                 "a token that never expires.")
 
     def handle(self, *args: object, username: str, name: str, scopes: list[str],
-               **options: object) -> None:
+               days: int | None, **options: object) -> None:
         user = User.objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")
         unknown = sorted(set(scopes) - set(MATRIX))
         if unknown:
             raise CommandError(f"Unknown permission(s): {', '.join(unknown)}.")
+        if days is not None and days < 0:
+            raise CommandError("--days must be 0 (never expires) or more.")
         with acting_as(None):
-            token, raw = api_token_create(user=user, name=name, scopes=scopes)
-        self.stderr.write(f"Token {token.prefix}… created for {username}; store it now, it is "
-                          "not shown again.")
+            token, raw = api_token_create(user=user, name=name, scopes=scopes, days=days)
+        expiry = (f"expires {token.expires_at:%Y-%m-%d}" if token.expires_at
+                  else "never expires")
+        self.stderr.write(f"Token {token.prefix}… created for {username} ({expiry}); store it "
+                          "now, it is not shown again.")
         self.stdout.write(raw)
