@@ -191,6 +191,7 @@ class TestIdsNoRowCanHave:
             "invoice": 1, "reason": "r", "lines": [{"line": self.HUGE, "amount": "1.00"}]})
 
         assert response.status_code == 400
+        assert "lines.0.line" in error_attrs(response)
 
     def test_in_a_page_path_it_is_404(self, finance):
         browser = DjangoClient()
